@@ -1,0 +1,18 @@
+"""Options for oslo-config-generator (``tox -e genconfig``)."""
+
+from zun_vk.conf import default
+from zun_vk.conf import kubernetes
+from zun_vk.conf import node
+from zun_vk.conf import notifications
+from zun_vk.conf import sync
+from zun_vk.conf import zun
+
+_MODULES = (default, node, kubernetes, zun, sync, notifications)
+
+
+def list_opts():
+    result = []
+    for module in _MODULES:
+        for group, opts in module.list_opts().items():
+            result.append((group, opts))
+    return result

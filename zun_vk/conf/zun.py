@@ -1,0 +1,67 @@
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+zun_group = cfg.OptGroup(
+    'zun',
+    title='Zun API options',
+    help='Credentials and endpoint of the Zun project that runs the '
+         'pods, loaded the keystoneauth way (auth_type, auth_url, '
+         'username, ...).')
+
+DEFAULT_SERVICE_TYPE = 'container'
+
+zun_opts = [
+    cfg.StrOpt('api_version',
+               default='1.40',
+               help='Zun API microversion to request. 1.40 or newer is '
+                    'recommended; init containers need 1.34, ports 1.35, '
+                    'tty and stdin 1.37 and annotations 1.38.'),
+    cfg.StrOpt('availability_zone',
+               help='Availability zone for the capsules. When set it is '
+                    'also published as the node label '
+                    'topology.kubernetes.io/zone.'),
+    cfg.FloatOpt('default_cpu',
+                 default=0.5,
+                 min=0.001,
+                 help='cpu (cores) of a container whose pod gives neither '
+                      'a limit nor a request.'),
+    cfg.IntOpt('default_memory_mb',
+               default=512,
+               min=4,
+               help='Memory (MiB) of a container whose pod gives neither '
+                    'a limit nor a request.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(zun_group)
+    conf.register_opts(zun_opts, group=zun_group)
+    ks_loading.register_session_conf_options(conf, zun_group.name)
+    ks_loading.register_auth_conf_options(conf, zun_group.name)
+    ks_loading.register_adapter_conf_options(conf, zun_group.name)
+    conf.set_default('service_type', DEFAULT_SERVICE_TYPE,
+                     group=zun_group.name)
+    conf.set_default('valid_interfaces', ['internal', 'public'],
+                     group=zun_group.name)
+
+
+def _keystoneauth_opts():
+    opts = ks_loading.get_session_conf_options()
+    opts += ks_loading.get_auth_common_conf_options()
+    # The options of the usual plugins, so the sample shows them.
+    for name in ('password', 'v3applicationcredential'):
+        opts += ks_loading.get_auth_plugin_conf_options(name)
+    opts += ks_loading.get_adapter_conf_options(include_deprecated=False)
+    unique = {}
+    for opt in opts:
+        unique.setdefault(opt.dest, opt)
+    for opt in unique.values():
+        if opt.dest == 'service_type':
+            opt.default = DEFAULT_SERVICE_TYPE
+        elif opt.dest == 'valid_interfaces':
+            opt.default = ['internal', 'public']
+    return sorted(unique.values(), key=lambda o: o.dest)
+
+
+def list_opts():
+    return {zun_group: zun_opts + _keystoneauth_opts()}

@@ -1,0 +1,225 @@
+"""Kubernetes I/O for the node's pods: list, watch, status, delete, Events.
+
+Pods are handled as plain dicts in API JSON form (camelCase), the form the
+pure translation functions take.
+"""
+
+import datetime
+import uuid
+
+from kubernetes.client import exceptions as k8s_exc
+from kubernetes import watch as k8s_watch
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+WATCH_TIMEOUT = 120
+TRANSIENT_STATUSES = {409, 429, 500, 502, 503, 504}
+
+
+class Gone(Exception):
+    """The watch's resourceVersion is too old: relist."""
+
+
+def is_transient(exc):
+    status = getattr(exc, 'status', None)
+    if isinstance(exc, k8s_exc.ApiException):
+        return status in TRANSIENT_STATUSES or status == 0 or status is None
+    return True
+
+
+def pod_key(pod):
+    meta = pod['metadata']
+    return '%s/%s' % (meta['namespace'], meta['name'])
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class PodClient(object):
+    def __init__(self, kube, node_name):
+        self.kube = kube
+        self.node_name = node_name
+        self.selector = 'spec.nodeName=%s' % node_name
+        self._watch = None
+
+    # list and watch -------------------------------------------------------
+
+    def list(self):
+        """(pods, resourceVersion) of every pod bound to the node."""
+        result = self.kube.core.list_pod_for_all_namespaces(
+            field_selector=self.selector,
+            _request_timeout=self.kube.timeout)
+        pods = [self.kube.to_dict(p) for p in result.items]
+        return pods, result.metadata.resource_version
+
+    def watch(self, resource_version):
+        """Yield (type, pod dict, resourceVersion) until the watch ends.
+
+        Raises Gone when the resourceVersion has been compacted away.
+        """
+        self._watch = k8s_watch.Watch()
+        stream = self._watch.stream(
+            self.kube.core.list_pod_for_all_namespaces,
+            field_selector=self.selector,
+            resource_version=resource_version,
+            allow_watch_bookmarks=True,
+            timeout_seconds=WATCH_TIMEOUT,
+            _request_timeout=WATCH_TIMEOUT + 30)
+        try:
+            for event in stream:
+                kind = event['type']
+                if kind == 'ERROR':
+                    raw = event.get('raw_object') or {}
+                    if raw.get('code') == 410:
+                        raise Gone(raw.get('message'))
+                    raise k8s_exc.ApiException(
+                        status=raw.get('code'), reason=raw.get('message'))
+                obj = event['object']
+                if kind == 'BOOKMARK':
+                    rv = (event.get('raw_object') or {}).get(
+                        'metadata', {}).get('resourceVersion')
+                    yield kind, None, rv
+                    continue
+                pod = self.kube.to_dict(obj)
+                yield kind, pod, pod['metadata'].get('resourceVersion')
+        except k8s_exc.ApiException as exc:
+            if exc.status == 410:
+                raise Gone(str(exc))
+            raise
+        finally:
+            self._watch = None
+
+    def stop_watch(self):
+        watch = self._watch
+        if watch is not None:
+            watch.stop()
+
+    # reads -----------------------------------------------------------------
+
+    def read(self, namespace, name):
+        try:
+            return self.kube.to_dict(self.kube.core.read_namespaced_pod(
+                name, namespace, _request_timeout=self.kube.timeout))
+        except k8s_exc.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def read_config_map(self, namespace, name):
+        """The ConfigMap's data, or None when it does not exist."""
+        try:
+            cm = self.kube.core.read_namespaced_config_map(
+                name, namespace, _request_timeout=self.kube.timeout)
+        except k8s_exc.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(cm.data or {})
+
+    def read_secret(self, namespace, name):
+        """The Secret's data (base64 values), or None when missing."""
+        try:
+            secret = self.kube.core.read_namespaced_secret(
+                name, namespace, _request_timeout=self.kube.timeout)
+        except k8s_exc.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(secret.data or {})
+
+    # writes ----------------------------------------------------------------
+
+    def patch_status(self, pod, status):
+        """Write the pod's status; the UID makes a same-name pod safe."""
+        meta = pod['metadata']
+        body = {'metadata': {'uid': meta['uid']}, 'status': status}
+        try:
+            result = self.kube.core.patch_namespaced_pod_status(
+                meta['name'], meta['namespace'], body,
+                _request_timeout=self.kube.timeout)
+        except k8s_exc.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self.kube.to_dict(result)
+
+    def delete_now(self, pod):
+        """Delete the pod with grace 0 once its capsule is gone.
+
+        The UID precondition keeps a new pod of the same name safe.
+        """
+        meta = pod['metadata']
+        body = {'gracePeriodSeconds': 0,
+                'preconditions': {'uid': meta['uid']}}
+        try:
+            self.kube.core.delete_namespaced_pod(
+                meta['name'], meta['namespace'], body=body,
+                grace_period_seconds=0,
+                _request_timeout=self.kube.timeout)
+        except k8s_exc.ApiException as exc:
+            # 404: already gone; 409: the UID no longer matches.
+            if exc.status not in (404, 409):
+                raise
+
+
+class EventRecorder(object):
+    """Events on pods, as ``kubectl describe pod`` shows them.
+
+    Repeats of the same reason and message for a pod update one Event's
+    count instead of adding new ones.
+    """
+
+    def __init__(self, kube, node_name, component='zun-vk'):
+        self.kube = kube
+        self.node_name = node_name
+        self.component = component
+        self._seen = {}
+
+    def record(self, pod, event_type, reason, message):
+        meta = pod['metadata']
+        now = _now().strftime('%Y-%m-%dT%H:%M:%SZ')
+        key = (meta['uid'], event_type, reason, message)
+        try:
+            seen = self._seen.get(key)
+            if seen is not None:
+                name, count = seen
+                count += 1
+                try:
+                    self.kube.core.patch_namespaced_event(
+                        name, meta['namespace'],
+                        {'count': count, 'lastTimestamp': now},
+                        _request_timeout=self.kube.timeout)
+                    self._seen[key] = (name, count)
+                    return
+                except k8s_exc.ApiException as exc:
+                    if exc.status != 404:
+                        raise
+            name = '%s.%s' % (meta['name'][:200], uuid.uuid4().hex[:16])
+            body = {
+                'metadata': {'name': name, 'namespace': meta['namespace']},
+                'involvedObject': {
+                    'kind': 'Pod', 'apiVersion': 'v1',
+                    'namespace': meta['namespace'], 'name': meta['name'],
+                    'uid': meta['uid'],
+                    'resourceVersion': meta.get('resourceVersion')},
+                'reason': reason,
+                'message': message[:1024],
+                'type': event_type,
+                'count': 1,
+                'firstTimestamp': now,
+                'lastTimestamp': now,
+                'source': {'component': self.component,
+                           'host': self.node_name},
+                'reportingComponent': self.component,
+                'reportingInstance': self.node_name,
+            }
+            self.kube.core.create_namespaced_event(
+                meta['namespace'], body, _request_timeout=self.kube.timeout)
+            if len(self._seen) > 10000:
+                self._seen.clear()
+            self._seen[key] = (name, 1)
+        except Exception as exc:  # noqa: B902 - an Event is never fatal
+            LOG.warning('Could not record Event %s for pod %s/%s: %s',
+                        reason, meta['namespace'], meta['name'], exc)

@@ -1,0 +1,216 @@
+"""The pod worker: the node's pods run as Zun capsules.
+
+Everything done to one pod (create, status write, delete, reconcile fix,
+notification hint) goes through that pod's key in one KeyedQueue, so no
+two threads ever act on the same pod at once: two creators would make
+duplicate capsules (Zun does not enforce unique names) and two status
+writers could move a pod backwards. Handlers are level-triggered: they
+look at the newest pod and capsule they know and do the next step.
+"""
+
+import datetime
+import queue as queue_lib
+import threading
+import time
+
+from oslo_log import log as logging
+
+from zun_vk.kube import client as kube_client
+from zun_vk.kube import pods as pod_client
+from zun_vk.services import base
+from zun_vk.services import pod_handler
+from zun_vk import workqueue
+from zun_vk.zun import client as zun_client
+
+LOG = logging.getLogger(__name__)
+
+
+class PodService(base.Worker):
+    name = 'pods'
+
+    def __init__(self, conf, hints=None):
+        super().__init__(conf)
+        self.hints = hints
+
+    def start(self):
+        super().start()
+        conf = self.conf
+        self.queue = workqueue.KeyedQueue()
+        self.kube = kube_client.KubeAPI(conf)
+        self.zun = zun_client.ZunAPI(conf)
+        self.pods = pod_client.PodClient(self.kube, conf.node_name)
+        self.events = pod_client.EventRecorder(self.kube, conf.node_name)
+        self.state = pod_handler.NodeState()
+        self.handler = pod_handler.PodHandler(
+            conf, self.state, self.pods, self.zun, self.events)
+        self.synced = threading.Event()
+        for index in range(conf.sync.pod_workers):
+            self.spawn('worker-%d' % index, self._work)
+        self.spawn('watch', self._watch_loop)
+        self.spawn('poll', self._poll_loop)
+        self.spawn('reconcile', self._reconcile_loop)
+        if self.hints is not None:
+            self.spawn('hints', self._hint_loop)
+        LOG.info('Pod worker started: %d workers, capsule poll every %d s, '
+                 'reconcile every %d s', conf.sync.pod_workers,
+                 conf.sync.status_poll_interval,
+                 conf.sync.reconcile_interval)
+
+    def release(self):
+        queue = getattr(self, 'queue', None)
+        if queue is not None:
+            queue.shutdown()
+        pods = getattr(self, 'pods', None)
+        if pods is not None:
+            pods.stop_watch()
+        kube = getattr(self, 'kube', None)
+        if kube is not None:
+            kube.close()
+
+    # workers -----------------------------------------------------------
+
+    def _work(self):
+        retries = {}
+        max_delay = self.conf.sync.max_retry_delay
+        while not self.stopping:
+            key = self.queue.get()
+            if key is None:
+                return
+            try:
+                again = self.handler.sync(key)
+                retries.pop(key, None)
+            except Exception as exc:  # noqa: B902 - never lose a pod
+                if self.stopping:
+                    return
+                failures = retries.get(key, 0)
+                retries[key] = failures + 1
+                again = min(max_delay, 0.5 * (2 ** failures))
+                level = (logging.WARNING if pod_handler.is_transient(exc)
+                         else logging.ERROR)
+                LOG.log(level, 'Pod %s: %s; retrying in %.1f s', key,
+                        pod_handler.describe_error(exc), again,
+                        exc_info=not pod_handler.is_transient(exc) and
+                        not isinstance(exc, zun_client.ZunError))
+            finally:
+                self.queue.done(key)
+            if again is not None:
+                self.queue.add_after(key, again)
+
+    # pod watch ---------------------------------------------------------
+
+    def _relist(self):
+        pods, resource_version = self.pods.list()
+        keys = self.state.replace_pods(pods)
+        for key in keys:
+            self.queue.add(key)
+        self.synced.set()
+        return resource_version
+
+    def _watch_loop(self):
+        backoff = base.Backoff(1, 30)
+        resource_version = None
+        next_relist = 0.0
+        relist_interval = self.conf.sync.relist_interval
+        while not self.stopping:
+            try:
+                if resource_version is None or time.monotonic() >= next_relist:
+                    resource_version = self._relist()
+                    next_relist = time.monotonic() + relist_interval
+                    LOG.debug('Listed the pods of node %s at '
+                              'resourceVersion %s', self.conf.node_name,
+                              resource_version)
+                for kind, pod, rv in self.pods.watch(resource_version):
+                    if rv:
+                        resource_version = rv
+                    if pod is not None:
+                        key = self.state.observe(kind, pod)
+                        self.queue.add(key)
+                    if self.stopping or time.monotonic() >= next_relist:
+                        break
+                backoff.succeeded()
+            except pod_client.Gone:
+                LOG.info('Pod watch expired (410 Gone); listing again')
+                resource_version = None
+            except Exception as exc:  # noqa: B902 - the watch never dies
+                if self.stopping:
+                    return
+                delay = backoff.failed()
+                LOG.error('Pod watch on the Kubernetes API at %s failed '
+                          '(retrying in %d s): %s', self.kube.host, delay,
+                          pod_handler.describe_error(exc))
+                resource_version = None
+                if not self.sleep(delay):
+                    return
+
+    # capsule status poll ---------------------------------------------
+
+    def _poll_once(self):
+        capsules = self.zun.list_capsules()
+        changed = self.state.replace_capsules(capsules)
+        for key in changed:
+            self.queue.add(key)
+
+    def _poll_loop(self):
+        interval = self.conf.sync.status_poll_interval
+        backoff = base.Backoff(interval, max(interval, 60))
+        if not self._wait_synced():
+            return
+        while not self.stopping:
+            try:
+                self._poll_once()
+                backoff.succeeded()
+                delay = interval
+            except zun_client.ZunError as exc:
+                delay = backoff.failed()
+                LOG.error('Polling capsules at %s failed (retrying in %d '
+                          's): %s', self.zun.describe_endpoint(), delay, exc)
+            if not self.sleep(delay):
+                return
+
+    def _wait_synced(self):
+        while not self.synced.wait(1):
+            if self.stopping:
+                return False
+        return True
+
+    # reconcile ---------------------------------------------------------
+
+    def _reconcile_loop(self):
+        if not self._wait_synced():
+            return
+        interval = self.conf.sync.reconcile_interval
+        while not self.stopping:
+            try:
+                self._reconcile()
+            except Exception as exc:  # noqa: B902 - try again next time
+                LOG.error('Reconcile failed: %s',
+                          pod_handler.describe_error(exc))
+            if not self.sleep(interval):
+                return
+
+    def _reconcile(self):
+        capsules = self.zun.list_capsules()
+        self.state.replace_capsules(capsules)
+        grace = datetime.timedelta(
+            seconds=self.conf.sync.orphan_grace_period)
+        orphans, pod_keys = self.state.reconcile_plan(grace)
+        for capsule in orphans:
+            self.queue.add(pod_handler.orphan_key(capsule))
+        for key in pod_keys:
+            self.queue.add(key)
+        LOG.debug('Reconcile: %d pods, %d orphan capsules queued',
+                  len(pod_keys), len(orphans))
+
+    # notification hints ----------------------------------------------
+
+    def _hint_loop(self):
+        while not self.stopping:
+            try:
+                hint = self.hints.get(timeout=1)
+            except queue_lib.Empty:
+                continue
+            except (EOFError, OSError):
+                return
+            key = self.state.hint(hint)
+            if key is not None:
+                self.queue.add(key)
