@@ -76,8 +76,3 @@ def check(conf):
             raise ConfigurationError(
                 '[kubernetes]kubeconfig: %s is not readable by this user'
                 % kubeconfig)
-    if not conf.zun.auth_type:
-        raise ConfigurationError(
-            '[zun]auth_type is not set: zun-vk needs Keystone credentials '
-            'for Zun (for example auth_type = password with auth_url, '
-            'username, password and project_name)')

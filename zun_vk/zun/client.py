@@ -79,6 +79,12 @@ class ZunAPI(object):
         if self._session is None:
             self._auth = ks_loading.load_auth_from_conf_options(
                 self._conf, 'zun')
+            if self._auth is None:
+                raise ZunError(
+                    '[zun]auth_type is not set: zun-vk needs Keystone '
+                    'credentials for Zun (for example auth_type = password '
+                    'with auth_url, username, password and project_name)',
+                    transient=False)
             self._session = ks_loading.load_session_from_conf_options(
                 self._conf, 'zun', auth=self._auth)
         adapter = ks_loading.load_adapter_from_conf_options(
