@@ -1,0 +1,873 @@
+"""Translate a Kubernetes pod into a Zun capsule template (pure functions).
+
+The pod is a dict in Kubernetes API JSON form (camelCase). The result is
+the ``template`` of ``POST /v1/capsules`` at microversion 1.40, shaped the
+way zun 18.0.0 validates it (``zun/api/controllers/v1/schemas/
+parameter_types.py``: ``capsule_template``) and consumes it
+(``zun/api/controllers/v1/capsules.py``).
+
+Rules, and the Zun facts behind them:
+
+Names and labels
+    ``capsule_name()`` is ``k8s-<namespace>-<name>-<8 hex of the UID>``,
+    lower-cased, characters outside ``[a-z0-9_.-]`` replaced by '-', cut to
+    CAPSULE_NAME_MAX_LEN. Zun's rule is ``^[a-zA-Z0-9][a-zA-Z0-9_.-]+$``,
+    2 to 255 characters, but Zun names each container of a capsule
+    ``capsule-<capsule name>-<greek letter>-<n>`` in a 255 character
+    column, so a capsule name must stay within 236 characters. Zun does not
+    keep the pod's container names (it validates them against the same
+    rule, so a one-letter name is left out of the template) and lists a
+    capsule's containers in creation order, which is spec order:
+    capsule_to_status matches them by position.
+    Capsule labels are a free JSON object in Zun (no key or value rule) and
+    are copied onto the sandbox container as engine labels, so any string
+    key works; the zun-vk labels (LABEL_*) win over pod labels of the same
+    key. Pod annotations become capsule annotations (1.38+).
+
+Resources
+    Zun takes ``resources.requests.cpu`` as a number of cores and
+    ``resources.requests.memory`` as an integer number of MiB (the docker
+    driver passes ``<memory>M`` to the engine; the capsule API adds the
+    numbers up, so strings are not accepted there). Per container the
+    Kubernetes limit wins when set, else the request, else the defaults
+    passed in. cpu is converted exactly ('100m' -> 0.1); memory is rounded
+    UP to whole MiB and never 0. Zun rejects values under its
+    ``[DEFAULT]minimum_cpus`` (0.1) and ``minimum_memory`` (4 MiB): smaller
+    values are raised to ``defaults.min_cpu`` / ``min_memory_mb``. Values
+    over ``defaults.max_cpu`` / ``max_memory_mb`` (Zun's
+    ``maximum_cpus`` / ``maximum_memory``, when given) refuse the pod.
+    Extended resources (GPUs, hugepages) refuse the pod; ephemeral-storage
+    is ignored with a warning.
+
+Containers
+    name, image, command, args, workDir (from workingDir), env (a JSON
+    object of strings: Zun stores it as the container's environment),
+    ports (``containerPort`` and ``protocol`` TCP or UDP; Zun drops names
+    and refuses SCTP; hostPort/hostIP refuse the pod), imagePullPolicy,
+    tty, stdin. Zun appends ``args`` to ``command`` and runs the result as
+    the engine's CMD: it cannot replace an image's ENTRYPOINT, so a pod
+    that sets ``command`` gets a warning. ``$(VAR)`` references in env
+    values, command and args are expanded here the way the kubelet does,
+    since neither Zun nor the engine knows that syntax.
+
+Environment
+    ``env_references()`` lists the ConfigMaps and Secrets a pod needs;
+    ``resolve_env()`` resolves env and envFrom from their ``data`` (Secret
+    values base64-encoded, as the API returns them) with kubelet semantics:
+    envFrom first, then env in order, later names override earlier ones,
+    optional references that are missing are skipped. fieldRef supports
+    metadata.name, metadata.namespace, metadata.uid, metadata.labels['k'],
+    metadata.annotations['k'], metadata.labels and metadata.annotations
+    (whole, ``k="v"`` lines sorted), spec.nodeName and
+    spec.serviceAccountName. status.hostIP and status.hostIPs resolve to
+    the virtual node's IP when the caller passes ``host_ip``: that is the
+    value this node reports as the pod's hostIP. status.podIP(s) refuse the
+    pod: Neutron assigns the address while Zun creates the capsule, after
+    the environment is fixed, and the capsule template cannot ask for a
+    fixed IP. resourceFieldRef refuses the pod.
+
+Volumes
+    A capsule mounts only Cinder volumes. The pod's ``cinder`` volume
+    source (volumeID) maps to a Zun Cinder volume. ``emptyDir`` (not
+    medium Memory) maps to a new Cinder volume that Zun deletes with the
+    capsule, only when ``defaults.empty_dir_size_gb`` is set (size: the
+    larger of that and the sizeLimit in whole GiB). Zun ignores a mount's
+    readOnly flag and mounts read-write, so readOnly mounts refuse the
+    pod, as do subPath, subPathExpr and mount propagation. Every other
+    volume type (hostPath, persistentVolumeClaim, configMap, secret,
+    projected, downwardAPI, ...) refuses the pod, EXCEPT the service
+    account token volume Kubernetes injects into every pod (projected
+    ``kube-api-access-*`` or secret ``*-token-*`` mounted only at
+    /var/run/secrets/kubernetes.io/serviceaccount): it and its mounts are
+    dropped silently, since refusing it would refuse every pod.
+
+Refused (UnsupportedPod, naming every offending field)
+    hostNetwork, hostPID, hostIPC, shareProcessNamespace, ephemeral
+    containers, Windows pods, resource claims, unknown restartPolicy,
+    privileged containers, added capabilities, Unmasked procMount,
+    postStart hooks (the container would run without the setup it expects),
+    sidecar init containers (restartPolicy Always: Zun waits for each init
+    container to stop), volumeDevices, the volume rules above.
+
+Accepted with a warning (returned in CapsuleRequest.warnings, for an Event)
+    liveness/readiness/startup probes: Zun cannot run them, so a container
+    counts as ready once it runs (as if it had no probe) and is never
+    restarted for a failing probe; preStop hooks and stopSignal (not run
+    at stop); securityContext settings that restrict the container
+    (runAsUser, runAsNonRoot, readOnlyRootFilesystem, capabilities.drop,
+    seccomp/SELinux/AppArmor profiles, sysctls, ...), since a capsule runs
+    with the image's user and the engine's default profile; hostAliases,
+    dnsConfig, hostname and subdomain; command (ENTRYPOINT, see above);
+    Cinder fsType (Zun uses its own ``[volume]fstype``).
+"""
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import math
+import re
+
+from zun_vk.translate import errors
+from zun_vk.translate import quantity
+
+LABEL_CLUSTER = 'zun-vk/cluster-id'
+LABEL_NODE = 'zun-vk/node'
+LABEL_NAMESPACE = 'zun-vk/namespace'
+LABEL_POD_NAME = 'zun-vk/pod-name'
+LABEL_POD_UID = 'zun-vk/pod-uid'
+
+CAPSULE_NAME_PREFIX = 'k8s'
+# Zun allows 255, minus the 19 characters it adds to name containers;
+# 128 keeps names readable in CLI tables and far from that limit.
+CAPSULE_NAME_MAX_LEN = 128
+ZUN_NAME_PATTERN = re.compile(r'[a-zA-Z0-9][a-zA-Z0-9_.-]+')
+
+RESTART_POLICIES = ('Always', 'OnFailure', 'Never')
+SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount'
+
+_NAME_UNSAFE = re.compile(r'[^a-z0-9_.-]+')
+_HEX = re.compile(r'[0-9a-f]')
+_SUBSCRIPT = re.compile(r"^metadata\.(labels|annotations)\['(.*)'\]$")
+_PROBES = ('livenessProbe', 'readinessProbe', 'startupProbe')
+_POD_SECURITY_WARN = (
+    'runAsUser', 'runAsGroup', 'runAsNonRoot', 'fsGroup',
+    'fsGroupChangePolicy', 'supplementalGroups', 'supplementalGroupsPolicy',
+    'seccompProfile', 'seLinuxOptions', 'seLinuxChangePolicy',
+    'appArmorProfile', 'sysctls')
+_CONTAINER_SECURITY_WARN = (
+    'runAsUser', 'runAsGroup', 'runAsNonRoot', 'readOnlyRootFilesystem',
+    'allowPrivilegeEscalation', 'seccompProfile', 'seLinuxOptions',
+    'appArmorProfile')
+_POD_FIELDS_WARN = ('hostAliases', 'dnsConfig', 'hostname', 'subdomain',
+                    'setHostnameAsFQDN')
+_KNOWN_VOLUME_KEYS = ('name',)
+_PROTOCOLS = ('TCP', 'UDP')
+
+
+@dataclasses.dataclass(frozen=True)
+class CapsuleDefaults:
+    """Settings the translation needs (from zun-vk's configuration).
+
+    cpu and memory_mb apply to a container whose pod gives neither a limit
+    nor a request. min_*/max_* mirror Zun's ``[DEFAULT]minimum_cpus``,
+    ``minimum_memory``, ``maximum_cpus`` and ``maximum_memory`` (None: no
+    upper check here, Zun still enforces its own).
+    """
+
+    cpu: float = 1.0
+    memory_mb: int = 512
+    availability_zone: str = None
+    min_cpu: float = 0.1
+    min_memory_mb: int = 4
+    max_cpu: float = None
+    max_memory_mb: int = None
+    empty_dir_size_gb: int = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CapsuleRequest:
+    """A capsule template plus warnings worth an Event on the pod."""
+
+    template: dict
+    warnings: tuple = ()
+
+    def body(self):
+        """The JSON body of ``POST /v1/capsules``."""
+        return {'template': self.template}
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvReference:
+    """A ConfigMap or Secret (or one key of it) a pod's env needs."""
+
+    kind: str
+    namespace: str
+    name: str
+    key: str = None
+    optional: bool = False
+
+
+def capsule_name(namespace, name, uid):
+    """Deterministic, Zun-valid capsule name for one pod (by UID)."""
+    suffix = _uid_tag(uid)
+    middle = '%s-%s' % (namespace or '', name or '')
+    middle = _NAME_UNSAFE.sub('-', middle.lower()).strip('-')
+    room = CAPSULE_NAME_MAX_LEN - len(CAPSULE_NAME_PREFIX) - len(suffix) - 2
+    middle = middle[:room].rstrip('-_.')
+    parts = [CAPSULE_NAME_PREFIX] + ([middle] if middle else []) + [suffix]
+    return '-'.join(parts)
+
+
+def _uid_tag(uid):
+    digits = ''.join(_HEX.findall(str(uid or '').lower()))
+    if len(digits) < 8:
+        digits = hashlib.sha256(str(uid or '').encode()).hexdigest()
+    return digits[:8]
+
+
+def zun_vk_labels(cluster_id, node_name, namespace, pod_name, pod_uid):
+    """The labels that tie a capsule to its cluster, node and pod."""
+    return {
+        LABEL_CLUSTER: str(cluster_id),
+        LABEL_NODE: str(node_name),
+        LABEL_NAMESPACE: str(namespace),
+        LABEL_POD_NAME: str(pod_name),
+        LABEL_POD_UID: str(pod_uid),
+    }
+
+
+# --- environment ---------------------------------------------------------
+
+def expand_references(text, env):
+    """Expand ``$(NAME)`` from the dict env the way the kubelet does.
+
+    ``$$`` is an escaped ``$``; unknown names and incomplete references
+    stay as written.
+    """
+    out = []
+    i = 0
+    size = len(text)
+    while i < size:
+        char = text[i]
+        if char != '$' or i + 1 == size:
+            out.append(char)
+            i += 1
+            continue
+        following = text[i + 1]
+        if following == '$':
+            out.append('$')
+            i += 2
+        elif following == '(':
+            close = text.find(')', i + 2)
+            if close == -1:
+                out.append('$(')
+                i += 2
+            else:
+                name = text[i + 2:close]
+                out.append(env[name] if name in env else '$(%s)' % name)
+                i = close + 1
+        else:
+            out.append(char + following)
+            i += 2
+    return ''.join(out)
+
+
+def _all_containers(pod):
+    spec = pod.get('spec') or {}
+    for kind in ('initContainers', 'containers'):
+        for index, container in enumerate(spec.get(kind) or []):
+            yield 'spec.%s[%d]' % (kind, index), container
+
+
+def env_references(pod):
+    """ConfigMaps and Secrets (and keys) the pod's environment needs.
+
+    In first-use order, without duplicates; ``key`` is None for envFrom.
+    """
+    namespace = _meta(pod).get('namespace') or 'default'
+    found = []
+    for _path, container in _all_containers(pod):
+        for source in container.get('envFrom') or []:
+            for kind, field in (('ConfigMap', 'configMapRef'),
+                                ('Secret', 'secretRef')):
+                ref = source.get(field)
+                if ref is not None:
+                    found.append(EnvReference(
+                        kind, namespace, ref.get('name') or '', None,
+                        bool(ref.get('optional'))))
+        for var in container.get('env') or []:
+            value_from = var.get('valueFrom') or {}
+            for kind, field in (('ConfigMap', 'configMapKeyRef'),
+                                ('Secret', 'secretKeyRef')):
+                ref = value_from.get(field)
+                if ref is not None:
+                    found.append(EnvReference(
+                        kind, namespace, ref.get('name') or '',
+                        ref.get('key'), bool(ref.get('optional'))))
+    return list(dict.fromkeys(found))
+
+
+def resolve_env(pod, configmaps, secrets, *, host_ip=None):
+    """Resolve every container's environment.
+
+    configmaps and secrets map an object name (in the pod's namespace) to
+    its ``data``; a Secret's values are base64 as the API returns them. A
+    name missing from the dict means the object does not exist. Returns
+    {container name: [{'name': ..., 'value': ...}, ...]} for init and
+    regular containers. Raises MissingReference for a required reference
+    that cannot be satisfied and UnsupportedPod for a fieldRef or
+    resourceFieldRef this node cannot provide.
+    """
+    resolved = {}
+    for path, container in _all_containers(pod):
+        resolved[container.get('name')] = _resolve_container_env(
+            pod, path, container, configmaps or {}, secrets or {}, host_ip)
+    return resolved
+
+
+def _resolve_container_env(pod, path, container, configmaps, secrets,
+                           host_ip):
+    namespace = _meta(pod).get('namespace') or 'default'
+    env = {}
+    for index, source in enumerate(container.get('envFrom') or []):
+        source_path = '%s.envFrom[%d]' % (path, index)
+        prefix = source.get('prefix') or ''
+        for kind, field, objects in (
+                ('ConfigMap', 'configMapRef', configmaps),
+                ('Secret', 'secretRef', secrets)):
+            ref = source.get(field)
+            if ref is None:
+                continue
+            name = ref.get('name') or ''
+            if name not in objects:
+                if ref.get('optional'):
+                    continue
+                raise errors.MissingReference(
+                    kind, namespace, name,
+                    field_path='%s.%s' % (source_path, field))
+            for key, raw in sorted((objects[name] or {}).items()):
+                value = raw
+                if kind == 'Secret':
+                    value = _decode_secret(raw, name, key, source_path)
+                if _valid_env_name(prefix + key):
+                    env[prefix + key] = value
+    for index, var in enumerate(container.get('env') or []):
+        var_path = '%s.env[%d]' % (path, index)
+        value_from = var.get('valueFrom')
+        if not var.get('name'):
+            continue
+        if value_from is None:
+            env[var['name']] = expand_references(var.get('value') or '', env)
+            continue
+        value = _value_from(pod, namespace, var_path, value_from,
+                            configmaps, secrets, host_ip)
+        if value is not None:
+            env[var['name']] = value
+    return [{'name': name, 'value': value} for name, value in env.items()]
+
+
+def _value_from(pod, namespace, path, value_from, configmaps, secrets,
+                host_ip):
+    """One env var's value, or None when an optional source is missing."""
+    if value_from.get('fieldRef') is not None:
+        field_path = value_from['fieldRef'].get('fieldPath') or ''
+        return _field_value(pod, field_path, host_ip,
+                            path + '.valueFrom.fieldRef.fieldPath')
+    if value_from.get('resourceFieldRef') is not None:
+        raise errors.UnsupportedPod(
+            path + '.valueFrom.resourceFieldRef',
+            'resource fields are not available to capsule containers; set '
+            'the value as a literal env value instead')
+    for kind, field, objects in (('ConfigMap', 'configMapKeyRef', configmaps),
+                                 ('Secret', 'secretKeyRef', secrets)):
+        ref = value_from.get(field)
+        if ref is None:
+            continue
+        name = ref.get('name') or ''
+        key = ref.get('key') or ''
+        optional = bool(ref.get('optional'))
+        ref_path = '%s.valueFrom.%s' % (path, field)
+        if name not in objects:
+            if optional:
+                return None
+            raise errors.MissingReference(kind, namespace, name, key,
+                                          ref_path)
+        data = objects[name] or {}
+        if key not in data:
+            if optional:
+                return None
+            raise errors.MissingReference(kind, namespace, name, key,
+                                          ref_path, object_found=True)
+        if kind == 'Secret':
+            return _decode_secret(data[key], name, key, ref_path)
+        return data[key]
+    raise errors.UnsupportedPod(
+        path + '.valueFrom', 'this kind of value source is not supported')
+
+
+def _field_value(pod, field_path, host_ip, path):
+    meta = _meta(pod)
+    spec = pod.get('spec') or {}
+    simple = {
+        'metadata.name': meta.get('name'),
+        'metadata.namespace': meta.get('namespace'),
+        'metadata.uid': meta.get('uid'),
+        'spec.nodeName': spec.get('nodeName'),
+        'spec.serviceAccountName': spec.get('serviceAccountName'),
+    }
+    if field_path in simple:
+        return simple[field_path] or ''
+    if field_path in ('metadata.labels', 'metadata.annotations'):
+        return format_map(meta.get(field_path.split('.')[1]) or {})
+    match = _SUBSCRIPT.match(field_path)
+    if match:
+        return (meta.get(match.group(1)) or {}).get(match.group(2), '')
+    if field_path in ('status.hostIP', 'status.hostIPs'):
+        if host_ip:
+            return host_ip
+        raise errors.UnsupportedPod(
+            path, 'the node IP is not configured, so %s cannot be provided'
+            % field_path)
+    if field_path in ('status.podIP', 'status.podIPs'):
+        raise errors.UnsupportedPod(
+            path, 'Neutron assigns the pod IP while Zun creates the capsule, '
+            'after the environment is fixed, so %s cannot be provided; '
+            'read the address inside the container (for example with '
+            '`hostname -i`) instead' % field_path)
+    raise errors.UnsupportedPod(
+        path, "the field '%s' is not supported in env" % field_path)
+
+
+def format_map(values):
+    """Labels or annotations as the kubelet formats them: sorted k="v"."""
+    return '\n'.join('%s=%s' % (key, _go_quote(values[key]))
+                     for key in sorted(values))
+
+
+def _go_quote(text):
+    escapes = {'"': '\\"', '\\': '\\\\', '\a': '\\a', '\b': '\\b',
+               '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t',
+               '\v': '\\v'}
+    out = []
+    for char in str(text):
+        if char in escapes:
+            out.append(escapes[char])
+        elif char.isprintable():
+            out.append(char)
+        elif ord(char) < 0x80:
+            out.append('\\x%02x' % ord(char))
+        elif ord(char) < 0x10000:
+            out.append('\\u%04x' % ord(char))
+        else:
+            out.append('\\U%08x' % ord(char))
+    return '"%s"' % ''.join(out)
+
+
+def _decode_secret(raw, name, key, path):
+    try:
+        return base64.b64decode(raw or '', validate=True).decode('utf-8')
+    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
+        raise errors.UnsupportedPod(
+            path, "the value of key '%s' in Secret %s is not UTF-8 text; "
+            'Zun passes environment values as text' % (key, name))
+
+
+def _valid_env_name(name):
+    # The engine cannot represent names with '=' or control characters.
+    return bool(name) and '=' not in name and name.isprintable()
+
+
+# --- pod -> capsule ------------------------------------------------------
+
+def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
+    """Build the capsule template for a pod.
+
+    resolved_env is resolve_env()'s result, or None when the caller has
+    not resolved anything: then only literal env values are allowed and
+    any valueFrom or envFrom raises ValueError. Raises UnsupportedPod
+    listing every field Zun cannot honour. Returns a CapsuleRequest.
+    """
+    defaults = defaults if defaults is not None else CapsuleDefaults()
+    meta = _meta(pod)
+    spec = pod.get('spec') or {}
+    problems = []
+    warnings = []
+
+    _check_pod(spec, problems, warnings)
+    restart_policy = spec.get('restartPolicy') or 'Always'
+    if restart_policy not in RESTART_POLICIES:
+        problems.append((
+            'spec.restartPolicy',
+            "'%s' is not a restart policy Zun knows; use Always, OnFailure "
+            'or Never' % restart_policy))
+    volumes, dropped = _volumes(spec, defaults, problems, warnings)
+    declared = {v.get('name') for v in spec.get('volumes') or []}
+
+    built = {'initContainers': [], 'containers': []}
+    mounted = set()
+    for kind in ('initContainers', 'containers'):
+        for index, container in enumerate(spec.get(kind) or []):
+            path = 'spec.%s[%d]' % (kind, index)
+            built[kind].append(_container(
+                path, kind, container, resolved_env, defaults, volumes,
+                dropped, declared, mounted, problems, warnings))
+    if not built['containers']:
+        problems.append(('spec.containers',
+                         'a pod needs at least one container'))
+    if problems:
+        raise errors.UnsupportedPod.from_problems(problems)
+
+    labels = dict(meta.get('labels') or {})
+    labels.update(zun_vk_labels(cluster_id, node_name,
+                                meta.get('namespace'), meta.get('name'),
+                                meta.get('uid')))
+    capsule_spec = {
+        'containers': built['containers'],
+        'initContainers': built['initContainers'],
+        'restartPolicy': restart_policy,
+    }
+    used_volumes = [v for v in volumes.values() if v['name'] in mounted]
+    if used_volumes:
+        capsule_spec['volumes'] = used_volumes
+    template = {
+        'kind': 'capsule',
+        'metadata': {
+            'name': capsule_name(meta.get('namespace'), meta.get('name'),
+                                 meta.get('uid')),
+            'labels': labels,
+            'annotations': dict(meta.get('annotations') or {}),
+        },
+        'spec': capsule_spec,
+    }
+    if defaults.availability_zone:
+        template['availabilityZone'] = defaults.availability_zone
+    return CapsuleRequest(template, tuple(warnings))
+
+
+def _check_pod(spec, problems, warnings):
+    for field, what in (
+            ('hostNetwork', 'Zun capsules run in their own network '
+             'namespace; host networking is not supported'),
+            ('hostPID', 'Zun capsules cannot share the host process '
+             'namespace'),
+            ('hostIPC', 'Zun capsules cannot share the host IPC namespace'),
+            ('shareProcessNamespace', 'Zun does not share one process '
+             'namespace between the containers of a capsule')):
+        if spec.get(field):
+            problems.append(('spec.' + field, what))
+    if spec.get('ephemeralContainers'):
+        problems.append(('spec.ephemeralContainers',
+                         'ephemeral (debug) containers cannot be added to a '
+                         'Zun capsule'))
+    if ((spec.get('os') or {}).get('name') or 'linux') != 'linux':
+        problems.append(('spec.os.name',
+                         'Zun capsules run Linux containers only'))
+    if spec.get('resourceClaims'):
+        problems.append(('spec.resourceClaims',
+                         'dynamic resource allocation is not available to '
+                         'Zun capsules'))
+    security = spec.get('securityContext') or {}
+    ignored = [f for f in _POD_SECURITY_WARN if security.get(f)]
+    if ignored:
+        warnings.append(
+            'spec.securityContext: %s cannot be applied by Zun; the '
+            "containers run as the image's user with the container "
+            "engine's default profile." % ', '.join(ignored))
+    if spec.get('hostUsers') is False:
+        warnings.append('spec.hostUsers: Zun capsules do not use user '
+                        'namespaces; the setting is ignored.')
+    ignored = [f for f in _POD_FIELDS_WARN if spec.get(f)]
+    if ignored:
+        warnings.append(
+            'spec: %s cannot be applied to a Zun capsule and are ignored.'
+            % ', '.join(ignored))
+    if spec.get('resources'):
+        warnings.append('spec.resources: pod-level resources are ignored; '
+                        'Zun sizes a capsule from its containers.')
+
+
+def _volumes(spec, defaults, problems, warnings):
+    """Zun volumes by pod volume name, and the names dropped silently."""
+    volumes = {}
+    dropped = set()
+    mounts = {}
+    for kind in ('initContainers', 'containers'):
+        for container in spec.get(kind) or []:
+            for mount in container.get('volumeMounts') or []:
+                mounts.setdefault(mount.get('name'), []).append(mount)
+    for index, volume in enumerate(spec.get('volumes') or []):
+        path = 'spec.volumes[%d]' % index
+        name = volume.get('name') or ''
+        source = [k for k in volume if k not in _KNOWN_VOLUME_KEYS
+                  and volume[k] is not None]
+        kind = source[0] if source else 'emptyDir'
+        if _is_service_account_volume(name, kind, mounts.get(name, [])):
+            dropped.add(name)
+            continue
+        zun_name = name if len(name) >= 2 else name + '_vol'
+        if kind == 'cinder':
+            cinder = volume['cinder']
+            if cinder.get('readOnly'):
+                problems.append((path + '.cinder.readOnly', _READ_ONLY))
+            if cinder.get('secretRef'):
+                problems.append((path + '.cinder.secretRef',
+                                 'Zun attaches Cinder volumes with its own '
+                                 'credentials; remove secretRef'))
+            if cinder.get('fsType'):
+                warnings.append(
+                    '%s.cinder.fsType: ignored; Zun mounts Cinder volumes '
+                    'with the filesystem its operator configured '
+                    '([volume]fstype).' % path)
+            volumes[name] = {'name': zun_name,
+                             'cinder': {'volumeID': cinder.get('volumeID')}}
+        elif kind == 'emptyDir' and defaults.empty_dir_size_gb:
+            empty_dir = volume.get('emptyDir') or {}
+            if empty_dir.get('medium') == 'Memory':
+                problems.append((path + '.emptyDir.medium',
+                                 'Zun capsules cannot mount memory-backed '
+                                 '(tmpfs) volumes'))
+                continue
+            size = defaults.empty_dir_size_gb
+            if empty_dir.get('sizeLimit'):
+                try:
+                    limit = quantity.parse_quantity(empty_dir['sizeLimit'])
+                except ValueError as exc:
+                    problems.append((path + '.emptyDir.sizeLimit', str(exc)))
+                    continue
+                size = max(size, math.ceil(limit / 2 ** 30))
+            volumes[name] = {'name': zun_name,
+                             'cinder': {'size': size, 'autoRemove': True}}
+        else:
+            problems.append((path + '.' + kind, _volume_refusal(kind)))
+    return volumes, dropped
+
+
+_READ_ONLY = ('Zun mounts Cinder volumes read-write and ignores readOnly; '
+              'remove readOnly to accept that')
+
+
+def _volume_refusal(kind):
+    if kind == 'hostPath':
+        return ('Zun capsules cannot mount paths of the compute host; use a '
+                'Cinder volume instead')
+    if kind == 'persistentVolumeClaim':
+        return ('persistent volume claims are not supported; use a cinder '
+                'volume source with the Cinder volume ID instead')
+    if kind == 'emptyDir':
+        return ('Zun capsules can only mount Cinder volumes and this node '
+                'is not configured to back emptyDir with Cinder; use a '
+                'cinder volume source instead')
+    return ('Zun capsules can only mount Cinder volumes; %s volumes are not '
+            'supported (use env or envFrom for configuration)' % kind)
+
+
+def _is_service_account_volume(name, kind, mounts):
+    if kind == 'projected':
+        named = name.startswith('kube-api-access-')
+    elif kind == 'secret':
+        named = '-token-' in name
+    else:
+        return False
+    return named and all(m.get('mountPath', '').rstrip('/') ==
+                         SERVICE_ACCOUNT_MOUNT for m in mounts)
+
+
+def _container(path, kind, container, resolved_env, defaults, volumes,
+               dropped, declared, mounted, problems, warnings):
+    name = container.get('name') or ''
+    _check_container(path, kind, container, problems, warnings)
+    env = _container_env(path, container, resolved_env)
+    result = {}
+    if ZUN_NAME_PATTERN.fullmatch(name):
+        # Zun validates but then replaces the name; a one-letter
+        # Kubernetes name would fail that validation, so it is left out.
+        result['name'] = name
+    result['image'] = container.get('image') or ''
+    if not result['image']:
+        problems.append((path + '.image', 'an image is required'))
+    for field in ('command', 'args'):
+        if container.get(field):
+            result[field] = [expand_references(str(part), env)
+                             for part in container[field]]
+    if container.get('command'):
+        warnings.append(
+            "%s.command: if the image defines an ENTRYPOINT, Zun keeps it "
+            'and passes the command to it as arguments.' % path)
+    if container.get('workingDir'):
+        result['workDir'] = container['workingDir']
+    if env:
+        result['env'] = env
+    ports = _ports(path, container, problems)
+    if ports:
+        result['ports'] = ports
+    if container.get('imagePullPolicy'):
+        result['imagePullPolicy'] = container['imagePullPolicy']
+    for field, zun_field in (('tty', 'tty'), ('stdin', 'stdin')):
+        if container.get(field):
+            result[zun_field] = True
+    result['resources'] = {
+        'requests': _resources(path, container, defaults, problems,
+                               warnings)}
+    mounts = _mounts(path, container, volumes, dropped, declared, problems)
+    if mounts:
+        result['volumeMounts'] = mounts
+        mounted.update(m['name'] for m in mounts)
+    return result
+
+
+def _check_container(path, kind, container, problems, warnings):
+    security = container.get('securityContext') or {}
+    if security.get('privileged'):
+        problems.append((path + '.securityContext.privileged',
+                         'Zun capsules cannot run privileged containers'))
+    if (security.get('capabilities') or {}).get('add'):
+        problems.append((path + '.securityContext.capabilities.add',
+                         'Zun capsules cannot add Linux capabilities'))
+    if security.get('procMount') not in (None, 'Default'):
+        problems.append((path + '.securityContext.procMount',
+                         'Zun capsules always use the default /proc mask'))
+    if (security.get('windowsOptions') or {}).get('hostProcess'):
+        problems.append((path + '.securityContext.windowsOptions',
+                         'Zun capsules run Linux containers only'))
+    ignored = [f for f in _CONTAINER_SECURITY_WARN
+               if security.get(f) is not None]
+    if (security.get('capabilities') or {}).get('drop'):
+        ignored.append('capabilities.drop')
+    if ignored:
+        warnings.append(
+            '%s.securityContext: %s cannot be applied by Zun; the '
+            "container runs as the image's user with the container "
+            "engine's default profile." % (path, ', '.join(ignored)))
+    lifecycle = container.get('lifecycle') or {}
+    if lifecycle.get('postStart'):
+        problems.append((path + '.lifecycle.postStart',
+                         'Zun cannot run lifecycle hooks; run the setup in '
+                         'the container command or an init container'))
+    for hook in ('preStop', 'stopSignal'):
+        if lifecycle.get(hook):
+            warnings.append('%s.lifecycle.%s: Zun cannot run it; the '
+                            'container is stopped without it.' % (path, hook))
+    probes = [p for p in _PROBES if container.get(p)]
+    if probes:
+        warnings.append(
+            '%s: %s not run by Zun; the container counts as ready once it '
+            'runs and is never restarted for a failing probe.'
+            % (path, ', '.join(probes) + (' are' if len(probes) > 1
+                                          else ' is')))
+    if container.get('volumeDevices'):
+        problems.append((path + '.volumeDevices',
+                         'Zun capsules cannot attach raw block devices'))
+    if kind == 'initContainers' and container.get('restartPolicy'):
+        problems.append((path + '.restartPolicy',
+                         'sidecar init containers are not supported: Zun '
+                         'waits for each init container to stop before '
+                         'starting the next'))
+    elif kind == 'containers' and (container.get('restartPolicy') or
+                                   container.get('restartPolicyRules')):
+        problems.append((path + '.restartPolicy',
+                         'per-container restart policies are not '
+                         'supported; Zun applies the pod restartPolicy'))
+
+
+def _container_env(path, container, resolved_env):
+    name = container.get('name')
+    if resolved_env is not None and name in resolved_env:
+        return {var['name']: '' if var.get('value') is None
+                else str(var['value']) for var in resolved_env[name]}
+    if container.get('envFrom'):
+        raise ValueError('%s.envFrom needs resolve_env() first' % path)
+    env = {}
+    for index, var in enumerate(container.get('env') or []):
+        if var.get('valueFrom') is not None:
+            raise ValueError('%s.env[%d].valueFrom needs resolve_env() first'
+                             % (path, index))
+        if var.get('name'):
+            env[var['name']] = expand_references(var.get('value') or '',
+                                                 env)
+    return env
+
+
+def _ports(path, container, problems):
+    ports = []
+    for index, port in enumerate(container.get('ports') or []):
+        port_path = '%s.ports[%d]' % (path, index)
+        protocol = port.get('protocol') or 'TCP'
+        if protocol not in _PROTOCOLS:
+            problems.append((port_path + '.protocol',
+                             'Zun capsules expose TCP and UDP ports only'))
+            continue
+        if port.get('hostPort'):
+            problems.append((port_path + '.hostPort',
+                             'Zun capsules have their own IP address and '
+                             'cannot bind ports on a host; use containerPort '
+                             'and the pod IP'))
+            continue
+        if port.get('hostIP'):
+            problems.append((port_path + '.hostIP',
+                             'Zun capsules cannot bind host addresses'))
+            continue
+        entry = {'containerPort': int(port['containerPort']),
+                 'protocol': protocol}
+        if entry not in ports:
+            ports.append(entry)
+    return ports
+
+
+def _resources(path, container, defaults, problems, warnings):
+    resources = container.get('resources') or {}
+    limits = resources.get('limits') or {}
+    requests = resources.get('requests') or {}
+    res_path = path + '.resources'
+    for section, values in (('limits', limits), ('requests', requests)):
+        for name in values:
+            if name == 'ephemeral-storage':
+                warnings.append('%s.%s.ephemeral-storage: ignored; Zun does '
+                                'not limit container disk per pod.'
+                                % (res_path, section))
+            elif name not in ('cpu', 'memory'):
+                problems.append(('%s.%s.%s' % (res_path, section, name),
+                                 'Zun capsules offer cpu and memory only'))
+    if resources.get('claims'):
+        problems.append((res_path + '.claims',
+                         'dynamic resource allocation is not available to '
+                         'Zun capsules'))
+    requested = {}
+    for name, default, convert, low, high, unit in (
+            ('cpu', defaults.cpu, quantity.cpu_cores, defaults.min_cpu,
+             defaults.max_cpu, 'cores'),
+            ('memory', defaults.memory_mb, quantity.memory_mib,
+             defaults.min_memory_mb, defaults.max_memory_mb, 'MiB')):
+        if name in limits:
+            source, raw = 'limits', limits[name]
+        elif name in requests:
+            source, raw = 'requests', requests[name]
+        else:
+            source, raw = None, None
+        field = ('%s.%s.%s' % (res_path, source, name) if source
+                 else res_path)
+        try:
+            value = default if source is None else convert(raw)
+        except ValueError as exc:
+            problems.append((field, str(exc)))
+            continue
+        if low is not None and value < low:
+            value = low
+        if high is not None and value > high:
+            problems.append((field, '%s %s is more than the %s %s Zun '
+                             'allows per container' % (value, unit, high,
+                                                       unit)))
+        requested[name] = float(value) if name == 'cpu' else int(value)
+    return requested
+
+
+def _mounts(path, container, volumes, dropped, declared, problems):
+    mounts = []
+    for index, mount in enumerate(container.get('volumeMounts') or []):
+        mount_path = '%s.volumeMounts[%d]' % (path, index)
+        name = mount.get('name')
+        if name in dropped:
+            continue
+        if name not in volumes:
+            # A refused volume was reported already.
+            if name not in declared:
+                problems.append((mount_path + '.name',
+                                 "no volume named '%s' in spec.volumes"
+                                 % name))
+            continue
+        for field in ('subPath', 'subPathExpr'):
+            if mount.get(field):
+                problems.append((mount_path + '.' + field,
+                                 'Zun mounts whole volumes only'))
+        if mount.get('mountPropagation') not in (None, 'None'):
+            problems.append((mount_path + '.mountPropagation',
+                             'Zun does not support mount propagation'))
+        if mount.get('readOnly'):
+            problems.append((mount_path + '.readOnly', _READ_ONLY))
+        mounts.append({'name': volumes[name]['name'],
+                       'mountPath': mount.get('mountPath')})
+    return mounts
+
+
+def _meta(pod):
+    return pod.get('metadata') or {}
