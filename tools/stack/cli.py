@@ -1,0 +1,455 @@
+"""tools/localstack: a local stack of the real peers zun-vk talks to."""
+
+import argparse
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+from . import components as comp
+from . import context as C
+from . import util
+from . import venvs
+from .util import StackError, info
+
+KUBE_DEB_VERSION = '1.20.5+really1.20.2-1.1+deb12u1'
+
+# name -> (class, dependencies)
+GRAPH = [
+    ('etcd', comp.Etcd, []),
+    ('kube-apiserver', comp.KubeApiserver, ['etcd']),
+    ('kube-scheduler', comp.KubeScheduler, ['kube-apiserver']),
+    ('kube-controller-manager', comp.KubeControllerManager,
+     ['kube-apiserver']),
+    ('mariadb', comp.MariaDB, []),
+    ('rabbitmq', comp.RabbitMQ, []),
+    ('neutron', comp.Neutron, []),
+    ('keystone', comp.Keystone, ['mariadb']),
+    ('placement', comp.Placement, ['keystone']),
+    ('zun-api', comp.ZunApi, ['keystone', 'rabbitmq', 'neutron']),
+    ('zun-compute', comp.ZunCompute, ['zun-api', 'placement']),
+    ('zun-vk', comp.ZunVK, ['zun-compute', 'kube-apiserver']),
+]
+NAMES = [g[0] for g in GRAPH]
+# Stopped in these waves, each wave in parallel.
+STOP_WAVES = [
+    ['zun-vk'],
+    ['zun-compute', 'zun-api', 'placement', 'neutron',
+     'kube-controller-manager', 'kube-scheduler'],
+    ['keystone', 'kube-apiserver'],
+    ['etcd', 'rabbitmq', 'mariadb'],
+]
+
+
+def kube_bin_dir(ctx):
+    return os.path.join(ctx.cache, 'kubernetes-%s' % KUBE_DEB_VERSION, 'bin')
+
+
+def resolve(ctx):
+    """Fill in the paths of caches without creating anything."""
+    ctx.kube_bin = kube_bin_dir(ctx)
+    for name in ('keystone', 'placement', 'zun', 'client'):
+        ctx.venvs[name] = venvs.venv_path(
+            ctx.cache, name, [os.path.join(venvs.REQ_DIR, name + '.txt')])
+    req = os.path.join(C.REPO_ROOT, 'requirements.txt')
+    if os.path.exists(req):
+        ctx.venvs['zun-vk'] = venvs.venv_path(ctx.cache, 'zun-vk', [req])
+
+
+# ---------------------------------------------------------------------------
+# installation
+
+
+def _apt_install(ctx, packages):
+    if not packages:
+        return
+    log = ctx.log('apt')
+    info('apt-get install %s' % ' '.join(packages))
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    util.run(['apt-get', 'update', '-qq'], log=log, env=env)
+    util.run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends'] +
+             packages, log=log, env=env)
+
+
+def system_packages(ctx):
+    need = []
+    if not os.path.exists('/usr/bin/etcd'):
+        need.append('etcd-server')
+    if not shutil.which('openssl'):
+        need.append('openssl')
+    if not shutil.which('lscpu'):
+        need.append('util-linux')
+    if not shutil.which('kubectl'):
+        need.append('kubernetes-client')
+    db = comp.MariaDB(ctx)
+    if not (shutil.which('mariadb') or shutil.which('mysql')):
+        need.append('mariadb-client')
+    if not os.path.exists('/usr/sbin/mariadbd') and \
+            not util.port_open(db.port):
+        need.append('mariadb-server')
+    if not shutil.which('rabbitmqctl'):
+        need.append('rabbitmq-server')
+    try:
+        import ensurepip  # noqa: F401
+        import venv  # noqa: F401
+    except ImportError:
+        need.append('python3-venv')
+    _apt_install(ctx, need)
+
+
+def _tree_hash(path):
+    h = hashlib.sha256(path.encode())
+    for root, dirs, files in sorted(os.walk(path)):
+        dirs[:] = sorted(d for d in dirs if d not in (
+            '__pycache__', 'build') and not d.endswith('.egg-info'))
+        for f in sorted(files):
+            if f.endswith('.pyc'):
+                continue
+            p = os.path.join(root, f)
+            h.update(p.encode())
+            with open(p, 'rb') as fh:
+                h.update(fh.read())
+    return h.hexdigest()[:16]
+
+
+def _pip_into(ctx, venv, marker_name, marker_value, args, what):
+    marker = os.path.join(venv, marker_name)
+    try:
+        with open(marker) as f:
+            if f.read().strip() == marker_value:
+                return
+    except OSError:
+        pass
+    log = ctx.log('pip')
+    info('installing %s' % what)
+    util.run([os.path.join(venv, 'bin', 'pip'), 'install', '-q',
+              '--disable-pip-version-check'] + args, log=log)
+    comp.write_file(marker, marker_value + '\n')
+
+
+def install(ctx, with_zun_vk):
+    """Everything that is slow the first time and cached afterwards."""
+    system_packages(ctx)
+    errors = []
+    threads = []
+
+    def job(fn, *a):
+        def run():
+            try:
+                fn(*a)
+            except Exception as e:  # noqa: reported below
+                errors.append(e)
+        t = threading.Thread(target=run)
+        t.start()
+        threads.append(t)
+
+    def build_kube():
+        if all(os.access(os.path.join(ctx.kube_bin, b), os.X_OK) for b in (
+                'kube-apiserver', 'kube-scheduler',
+                'kube-controller-manager')):
+            return
+        info('building kube-apiserver, kube-scheduler and '
+             'kube-controller-manager from Debian\'s kubernetes source '
+             '(first run only, about 4 min), log %s'
+             % ctx.log('build-kubernetes'))
+        script = os.path.join(C.STACK_DIR, 'build-kubernetes.sh')
+        env = dict(os.environ, KUBE_DEB_VERSION=KUBE_DEB_VERSION)
+        p = subprocess.run([script, ctx.cache], env=env,
+                           stdout=subprocess.PIPE,
+                           stderr=open(ctx.log('build-kubernetes'), 'ab'))
+        out = p.stdout.decode().strip().splitlines()
+        if p.returncode != 0 or not out or \
+                os.path.abspath(out[-1]) != os.path.abspath(ctx.kube_bin):
+            raise StackError('building kubernetes failed, see %s'
+                             % ctx.log('build-kubernetes'))
+
+    def venv(name):
+        venvs.ensure(ctx.cache, name, log=ctx.log('pip-' + name))
+
+    def zun_venv():
+        venv('zun')
+        _pip_into(ctx, ctx.venvs['zun'], '.zunvk-test-driver',
+                  _tree_hash(C.TEST_DRIVER_DIR),
+                  ['--no-deps', '--force-reinstall', C.TEST_DRIVER_DIR],
+                  'the zun test driver into the zun virtualenv')
+
+    def zun_vk_venv():
+        req = os.path.join(C.REPO_ROOT, 'requirements.txt')
+        venvs.ensure(ctx.cache, 'zun-vk', [req],
+                     log=ctx.log('pip-zun-vk'))
+        meta = [os.path.join(C.REPO_ROOT, f) for f in
+                ('setup.cfg', 'setup.py', 'pyproject.toml')]
+        h = hashlib.sha256(C.REPO_ROOT.encode())
+        for m in meta:
+            if os.path.exists(m):
+                with open(m, 'rb') as f:
+                    h.update(f.read())
+        _pip_into(ctx, ctx.venvs['zun-vk'], '.zunvk-editable',
+                  h.hexdigest()[:16], ['--no-deps', '-e', C.REPO_ROOT],
+                  'zun-vk (editable) into its virtualenv')
+
+    job(build_kube)
+    job(venv, 'keystone')
+    job(venv, 'placement')
+    job(zun_venv)
+    job(venv, 'client')
+    if with_zun_vk:
+        job(zun_vk_venv)
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    # The CLIs, without putting a virtualenv's python first on PATH.
+    for prog in ('zun', 'openstack'):
+        link = os.path.join(ctx.bin_dir, prog)
+        target = os.path.join(ctx.venvs['client'], 'bin', prog)
+        if os.path.islink(link) and os.readlink(link) == target:
+            continue
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(target, link)
+
+
+def zun_vk_installable():
+    return all(os.path.exists(os.path.join(C.REPO_ROOT, f))
+               for f in ('requirements.txt',)) and any(
+        os.path.exists(os.path.join(C.REPO_ROOT, f))
+        for f in ('setup.cfg', 'setup.py', 'pyproject.toml'))
+
+
+# ---------------------------------------------------------------------------
+# commands
+
+
+def make(ctx, name):
+    for n, cls, _ in GRAPH:
+        if n == name:
+            return cls(ctx)
+    raise StackError('unknown component %r (one of: %s)'
+                     % (name, ', '.join(NAMES)))
+
+
+def bring_up(ctx, names):
+    """Start components (in dependency order, in parallel where possible)."""
+    deps = {n: [d for d in ds if d in names] for n, _, ds in GRAPH
+            if n in names}
+    done, failed = set(), []
+    lock = threading.Condition()
+    results = {}
+
+    def worker(name):
+        c = make(ctx, name)
+        try:
+            if c.shared:
+                msg = comp.ensure_shared(c)
+            else:
+                msg = c.up()
+            info('%-24s %s' % (name, msg))
+            with lock:
+                done.add(name)
+                lock.notify_all()
+        except Exception as e:  # noqa: reported by the caller
+            with lock:
+                failed.append((name, e))
+                lock.notify_all()
+
+    started = set()
+    threads = []
+    with lock:
+        while True:
+            if failed:
+                break
+            ready = [n for n in deps if n not in started and
+                     all(d in done for d in deps[n])]
+            for n in ready:
+                started.add(n)
+                t = threading.Thread(target=worker, args=(n,))
+                t.start()
+                threads.append(t)
+            if len(done) == len(deps):
+                break
+            lock.wait(0.5)
+    for t in threads:
+        t.join()
+    if failed:
+        name, e = failed[0]
+        if isinstance(e, StackError):
+            raise e
+        raise StackError('%s failed to start (%s: %s), see %s' % (
+            name, type(e).__name__, e, ctx.log(name)))
+    return results
+
+
+def cmd_up(ctx, args):
+    t0 = time.time()
+    ctx.makedirs()
+    with_zun_vk = not args.no_zun_vk
+    if with_zun_vk and not zun_vk_installable():
+        info('zun-vk: skipped: %s has no requirements.txt and setup.cfg '
+             'yet, so zun-vk cannot be installed' % C.REPO_ROOT)
+        with_zun_vk = False
+    resolve(ctx)
+    install(ctx, with_zun_vk)
+    comp.write_zun_vk_conf(ctx)
+    names = [n for n in NAMES if n != 'zun-vk' or with_zun_vk]
+    bring_up(ctx, names)
+    info('stack ready in %.1fs (state %s)' % (time.time() - t0, ctx.state))
+    info('use it with: eval "$(%s env)"' % os.path.join(C.TOOLS_DIR,
+                                                        'localstack'))
+
+
+def stop_all(ctx, names):
+    stopped = []
+    errors = []
+
+    def stop(c):
+        try:
+            pid = c.stop()
+            if pid:
+                stopped.append((c.name, pid))
+        except Exception as e:  # noqa: reported below
+            errors.append(e)
+
+    for wave in STOP_WAVES:
+        threads = []
+        for name in wave:
+            if name not in names:
+                continue
+            t = threading.Thread(target=stop, args=(make(ctx, name),))
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join()
+    for name, pid in stopped:
+        info('%-24s stopped (pid %d)' % (name, pid))
+    if errors:
+        raise errors[0]
+
+
+def cmd_down(ctx, args):
+    t0 = time.time()
+    stop_all(ctx, NAMES)
+    info('stack down in %.1fs' % (time.time() - t0))
+
+
+def cmd_status(ctx, args):
+    resolve(ctx)
+    any_down = False
+    for name in NAMES:
+        c = make(ctx, name)
+        state, pid = c.status()
+        if state == 'down' and c.shared:
+            try:
+                if c.ready():
+                    state, pid = 'up', None
+                    name_note = ' (machine\'s own)'
+                else:
+                    name_note = ''
+            except Exception:
+                name_note = ''
+        else:
+            name_note = ''
+        if state != 'up' and name != 'zun-vk':
+            any_down = True
+        print('%-24s %-9s %-42s %s' % (name, state, c.address + name_note,
+                                       pid if pid else '-'))
+    return 1 if any_down else 0
+
+
+def cmd_env(ctx, args):
+    resolve(ctx)
+    lines = {
+        'KUBECONFIG': ctx.kubeconfig,
+        'OS_AUTH_URL': ctx.auth_url,
+        'OS_USERNAME': C.DEMO_USER,
+        'OS_PASSWORD': C.DEMO_PASSWORD,
+        'OS_PROJECT_NAME': C.DEMO_PROJECT,
+        'OS_USER_DOMAIN_NAME': 'Default',
+        'OS_PROJECT_DOMAIN_NAME': 'Default',
+        'OS_REGION_NAME': C.REGION,
+        'OS_IDENTITY_API_VERSION': '3',
+        'OS_ENDPOINT_TYPE': 'publicURL',
+        'OS_INTERFACE': 'public',
+        'ZUN_API_VERSION': C.ZUN_API_VERSION,
+        'ZUN_VK_CONFIG': ctx.zun_vk_conf,
+        'ZUN_VK_NODE': C.ZUN_VK_NODE,
+        'ZUN_VK_STACK_DIR': ctx.state,
+    }
+    for k, v in lines.items():
+        print('export %s=%s' % (k, shlex.quote(v)))
+    print('export PATH=%s:"$PATH"' % shlex.quote(
+        '%s:%s' % (ctx.bin_dir, ctx.kube_bin)))
+
+
+def cmd_stop_component(ctx, args):
+    c = make(ctx, args.name)
+    pid = c.stop()
+    info('%s %s' % (args.name, 'stopped (pid %d)' % pid if pid
+                    else 'was not running'))
+
+
+def cmd_start_component(ctx, args):
+    resolve(ctx)
+    if args.name == 'zun-vk':
+        comp.write_zun_vk_conf(ctx)
+    c = make(ctx, args.name)
+    msg = comp.ensure_shared(c) if c.shared else c.up()
+    info('%s %s' % (args.name, msg))
+
+
+def cmd_clean(ctx, args):
+    stop_all(ctx, NAMES)
+    db = comp.MariaDB(ctx)
+    if db.ready():
+        db.drop_all()
+    rmq = comp.RabbitMQ(ctx)
+    if rmq.ready() and shutil.which('rabbitmqctl'):
+        rmq.drop_all()
+    if os.path.isdir(ctx.state):
+        shutil.rmtree(ctx.state)
+    info('removed %s, the stack\'s databases and RabbitMQ vhost '
+         '(caches in %s kept)' % (ctx.state, ctx.cache))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog='localstack',
+        description='A local stack of the real peers of zun-vk: etcd, '
+                    'kube-apiserver, kube-scheduler, '
+                    'kube-controller-manager, Keystone, Placement, a '
+                    'Neutron stand-in, zun-api, zun-compute (with a test '
+                    'driver) and zun-vk.')
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    p = sub.add_parser('up', help='install what is missing and start')
+    p.add_argument('--no-zun-vk', action='store_true',
+                   help='start everything except zun-vk itself')
+    p.set_defaults(fn=cmd_up)
+    sub.add_parser('down', help='stop everything this stack started'
+                   ).set_defaults(fn=cmd_down)
+    sub.add_parser('status', help='one line per component'
+                   ).set_defaults(fn=cmd_status)
+    sub.add_parser('env', help='print export lines for a shell'
+                   ).set_defaults(fn=cmd_env)
+    p = sub.add_parser('stop-component', help='stop one component')
+    p.add_argument('name', choices=NAMES)
+    p.set_defaults(fn=cmd_stop_component)
+    p = sub.add_parser('start-component', help='start one component')
+    p.add_argument('name', choices=NAMES)
+    p.set_defaults(fn=cmd_start_component)
+    sub.add_parser('clean', help='down, then drop the stack\'s databases, '
+                   'RabbitMQ vhost and state dir (caches are kept)'
+                   ).set_defaults(fn=cmd_clean)
+    args = ap.parse_args(argv)
+    ctx = C.Context()
+    try:
+        return args.fn(ctx, args) or 0
+    except StackError as e:
+        sys.stderr.write('localstack: ERROR: %s\n' % e)
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write('localstack: interrupted\n')
+        return 130
