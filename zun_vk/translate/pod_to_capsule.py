@@ -450,7 +450,7 @@ def _decode_secret(raw, name, key, path):
     except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
         raise errors.UnsupportedPod(
             path, "the value of key '%s' in Secret %s is not UTF-8 text; "
-            'Zun passes environment values as text' % (key, name))
+            'Zun passes environment values as text' % (key, name)) from None
 
 
 def _valid_env_name(name):

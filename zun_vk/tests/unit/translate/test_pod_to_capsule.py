@@ -813,3 +813,15 @@ def test_one_letter_container_name_left_out():
     # capsule containers anyway.
     pod = make_pod(container={'name': 'a'})
     assert 'name' not in only_container(translate(pod))
+
+
+@pytest.mark.parametrize('values, text', [
+    ({}, ''),
+    ({'b': '2', 'a': '1'}, 'a="1"\nb="2"'),
+    ({'k': 'tab\there'}, 'k="tab\\there"'),
+    ({'k': 'back\\slash'}, 'k="back\\\\slash"'),
+    ({'k': 'nul\x00'}, 'k="nul\\x00"'),
+    ({'k': 'café ✓'}, 'k="café ✓"'),
+])
+def test_format_map_like_the_kubelet(values, text):
+    assert ptc.format_map(values) == text
