@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -101,22 +102,8 @@ def system_packages(ctx):
     _apt_install(ctx, need)
 
 
-def _tree_hash(path):
-    h = hashlib.sha256(path.encode())
-    for root, dirs, files in sorted(os.walk(path)):
-        dirs[:] = sorted(d for d in dirs if d not in (
-            '__pycache__', 'build') and not d.endswith('.egg-info'))
-        for f in sorted(files):
-            if f.endswith('.pyc'):
-                continue
-            p = os.path.join(root, f)
-            h.update(p.encode())
-            with open(p, 'rb') as fh:
-                h.update(fh.read())
-    return h.hexdigest()[:16]
-
-
-def _pip_into(ctx, venv, marker_name, marker_value, args, what):
+def _pip_into(ctx, venv, marker_name, marker_value, args, what,
+              before=None):
     marker = os.path.join(venv, marker_name)
     try:
         with open(marker) as f:
@@ -126,6 +113,8 @@ def _pip_into(ctx, venv, marker_name, marker_value, args, what):
         pass
     log = ctx.log('pip')
     info('installing %s' % what)
+    if before:
+        before()
     util.run([os.path.join(venv, 'bin', 'pip'), 'install', '-q',
               '--disable-pip-version-check'] + args, log=log)
     comp.write_file(marker, marker_value + '\n')
@@ -172,10 +161,17 @@ def install(ctx, with_zun_vk):
 
     def zun_venv():
         venv('zun')
-        _pip_into(ctx, ctx.venvs['zun'], '.zunvk-test-driver',
-                  _tree_hash(C.TEST_DRIVER_DIR),
-                  ['--no-deps', '--force-reinstall', C.TEST_DRIVER_DIR],
-                  'the zun test driver into the zun virtualenv')
+        # Built from a copy: a build leaves files behind in its source dir.
+        with tempfile.TemporaryDirectory() as tmp:
+            src = os.path.join(tmp, 'zun-test-driver')
+            _pip_into(ctx, ctx.venvs['zun'], '.zunvk-test-driver',
+                      util.tree_hash(C.TEST_DRIVER_DIR),
+                      ['--no-deps', '--force-reinstall', src],
+                      'the zun test driver into the zun virtualenv',
+                      before=lambda: shutil.copytree(
+                          C.TEST_DRIVER_DIR, src, ignore=shutil.
+                          ignore_patterns('__pycache__', 'build',
+                                          '*.egg-info')))
 
     def zun_vk_venv():
         req = os.path.join(C.REPO_ROOT, 'requirements.txt')

@@ -826,7 +826,9 @@ class ZunCompute(Component):
         return 'host=%s (RPC on vhost %s)' % (C.ZUN_HOST, C.RABBIT_VHOST)
 
     def configure(self):
-        return write_zun_conf(self.ctx)
+        # A changed test driver is reinstalled by `up`: restart to load it.
+        return _fingerprint(write_zun_conf(self.ctx),
+                            util.tree_hash(C.TEST_DRIVER_DIR))
 
     def pre_start(self):
         zun_db_upgrade(self.ctx)

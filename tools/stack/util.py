@@ -1,6 +1,7 @@
 """Small helpers: output, processes, pid files, readiness polling."""
 
 import errno
+import hashlib
 import json
 import os
 import signal
@@ -221,3 +222,18 @@ def wait_for(predicate, timeout, what, interval=0.2, alive=None):
         if time.monotonic() > deadline:
             raise StackError('%s: not ready after %ds' % (what, timeout))
         time.sleep(interval)
+
+
+def tree_hash(path):
+    h = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d not in (
+            '__pycache__', 'build') and not d.endswith('.egg-info'))
+        for f in sorted(files):
+            if f.endswith('.pyc'):
+                continue
+            p = os.path.join(root, f)
+            h.update(os.path.relpath(p, path).encode())
+            with open(p, 'rb') as fh:
+                h.update(fh.read())
+    return h.hexdigest()[:16]

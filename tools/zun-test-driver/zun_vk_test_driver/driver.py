@@ -142,6 +142,17 @@ def _start_delay(obj):
         return 0.0
 
 
+def _ports(container):
+    """Exposed ports as numbers, like the docker driver reports them."""
+    out = []
+    for key in (container.exposed_ports or {}):
+        try:
+            out.append(int(str(key).split('/')[0]))
+        except ValueError:
+            pass
+    return sorted(out)
+
+
 class TestDriver(driver.BaseDriver, driver.ContainerDriver,
                  driver.CapsuleDriver):
     """Docker-free driver: capsules and containers only 'run' on paper."""
@@ -215,6 +226,7 @@ class TestDriver(driver.BaseDriver, driver.ContainerDriver,
             c.save(context)
         for c in capsule.containers or []:
             self._set(c, consts.RUNNING, 'Up', started=True)
+            c.ports = _ports(c)
             c.save(context)
         self._set(capsule, consts.RUNNING, 'Up', started=True)
         capsule.save(context)
