@@ -31,7 +31,10 @@ Container states (Zun statuses from zun/common/consts.py)
     ContainerStatusUnknown, the kubelet's convention for a container whose
     end was not observed; a code seen earlier for the same container is
     kept. Deleting: terminated if an exit code is known, else running
-    (not ready). Unknown: waiting ContainerStatusUnknown.
+    (not ready). Unknown: waiting ContainerStatusUnknown. A termination
+    the restart policy makes final (any under Never; exit 0 under
+    OnFailure, and for init containers) is kept even if Zun later shows
+    the container otherwise, as the API server refuses that transition.
     Zun's container view has no start or finish time: startedAt is kept
     from the pod's current status while the container (by containerID)
     stays in that state, else taken from the container's ``started_at``
@@ -191,15 +194,15 @@ def capsule_to_pod_status(pod, capsule, *, node_ip, now):
     init_specs = spec.get('initContainers') or []
     main_specs = spec.get('containers') or []
 
-    init_seen = [_observe(c, z, _old_statuses(old, True), failure, now,
-                          'PodInitializing')
+    init_seen = [_final(_observe(c, z, _old_statuses(old, True), failure,
+                                 now, 'PodInitializing'), policy, True)
                  for c, z in _match(init_specs,
                                     capsule.get('init_containers'))]
     initialized = all(o.category == _TERMINATED and o.exit_code == 0
                       for o in init_seen)
     pending_reason = 'ContainerCreating' if initialized else 'PodInitializing'
-    main_seen = [_observe(c, z, _old_statuses(old, False), failure, now,
-                          pending_reason)
+    main_seen = [_final(_observe(c, z, _old_statuses(old, False), failure,
+                                 now, pending_reason), policy, False)
                  for c, z in _match(main_specs, capsule.get('containers'))]
 
     phase = _phase(policy, init_seen, main_seen)
@@ -365,6 +368,25 @@ def _observe(spec, zun, previous_by_name, failure, now, pending_reason):
                          previous=previous)
     return _Observed(spec, _waiting_for(failure, pending_reason), _WAITING,
                      previous=previous)
+
+
+def _final(seen, policy, init):
+    """Keep a termination that the restart policy makes final.
+
+    The API server rejects a status that brings such a container back
+    (and the engine will not restart it), so a later, stale view from Zun
+    must not either.
+    """
+    before = (seen.previous.get('state') or {}).get('terminated')
+    if not before or seen.category == _TERMINATED:
+        return seen
+    code = before.get('exitCode')
+    if policy == 'Never' or (code == 0 and (init or policy == 'OnFailure')):
+        return _Observed(seen.spec, {'terminated': before}, _TERMINATED,
+                         exit_code=code,
+                         container_id=seen.previous.get('containerID'),
+                         previous=seen.previous)
+    return seen
 
 
 def _terminated(spec, zun, exit_code, container_id, previous, old_state,

@@ -737,3 +737,33 @@ def test_pod_status_changed_handles_empty():
 ])
 def test_rfc3339(value, text):
     assert cts.rfc3339(value) == text
+
+
+@pytest.mark.parametrize('policy, init, exit_detail, later, kept', [
+    ('Never', False, 'Exited(0)', ('Running', 'Up 1 second'), True),
+    ('Never', False, 'Exited(1)', ('Restarting', 'Restarting'), True),
+    ('OnFailure', False, 'Exited(0)', ('Running', 'Up 1 second'), True),
+    ('OnFailure', False, 'Exited(1)', ('Running', 'Up 1 second'), False),
+    ('Always', False, 'Exited(0)', ('Running', 'Up 1 second'), False),
+    ('Always', True, 'Exited(0)', ('Running', 'Up 1 second'), True),
+    ('Always', True, 'Exited(1)', ('Restarting', 'Restarting'), False),
+])
+def test_final_terminations_are_kept(policy, init, exit_detail, later,
+                                     kept):
+    def pod_and_capsule(state, status=None):
+        if init:
+            pod = make_pod(init=('i',), policy=policy, status=status)
+            capsule = make_capsule([zun(1, 'Creating')],
+                                   init=[zun(0, *state)])
+            return pod, capsule, 'initContainerStatuses'
+        pod = make_pod(policy=policy, status=status)
+        return pod, make_capsule([zun(0, *state)]), 'containerStatuses'
+
+    pod, capsule, key = pod_and_capsule(('Stopped', exit_detail))
+    first = status_of(pod, capsule)
+    pod, capsule, key = pod_and_capsule(later, status=first)
+    second = status_of(pod, capsule)
+    before = first[key][0]['state']
+    after = second[key][0]['state']
+    assert 'terminated' in before
+    assert (after == before) is kept
