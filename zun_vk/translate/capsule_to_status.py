@@ -7,7 +7,9 @@ status_reason, addresses, cpu, memory, created_at, updated_at, and
 status_reason, status_detail, created_at and updated_at. The result is a
 whole PodStatus in API camelCase, meant to replace the pod's status; keys
 we do not own (qosClass, foreign conditions, ...) are carried over from
-``pod['status']``.
+``pod['status']``. reason and message, of the pod and of the conditions
+we own, are present with None when unset, so that writing the status as a
+merge patch clears stale values.
 
 Rules (what the kubelet does, adapted to what Zun reports):
 
@@ -569,10 +571,9 @@ def _assemble(pod, phase, reason, message, init_statuses, statuses, now,
 
     status = {k: v for k, v in old.items() if k not in _OWNED_KEYS}
     status['phase'] = phase
-    if reason:
-        status['reason'] = reason
-    if message:
-        status['message'] = message
+    # Explicit None, so a merge patch of this status clears old values.
+    status['reason'] = reason or None
+    status['message'] = message or None
     status['conditions'] = _conditions(spec, old, phase, init_statuses,
                                        statuses, now_text)
     host_ip = host_ip or old.get('hostIP')
@@ -665,10 +666,8 @@ def _conditions(spec, old, phase, init_statuses, statuses, now_text):
                 before['lastTransitionTime']) or now_text
         else:
             condition['lastTransitionTime'] = now_text
-        if reason:
-            condition['reason'] = reason
-        if message:
-            condition['message'] = message
+        condition['reason'] = reason
+        condition['message'] = message
         result.append(condition)
     return result
 

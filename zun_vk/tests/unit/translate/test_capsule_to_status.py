@@ -80,17 +80,17 @@ def test_running_pod_full_status():
         [zun(1), zun(2, started_at='2026-11-28T01:01:00+00:00')],
         init=[zun(0, 'Stopped', 'Exited(0) 5 seconds ago')])
     assert status_of(pod, capsule) == {
-        'phase': 'Running',
+        'phase': 'Running', 'reason': None, 'message': None,
         'qosClass': 'Burstable',
         'conditions': [
             {'type': 'Initialized', 'status': 'True',
-             'lastTransitionTime': NOW_TEXT},
+             'lastTransitionTime': NOW_TEXT, 'reason': None, 'message': None},
             {'type': 'Ready', 'status': 'True',
-             'lastTransitionTime': NOW_TEXT},
+             'lastTransitionTime': NOW_TEXT, 'reason': None, 'message': None},
             {'type': 'ContainersReady', 'status': 'True',
-             'lastTransitionTime': NOW_TEXT},
+             'lastTransitionTime': NOW_TEXT, 'reason': None, 'message': None},
             {'type': 'PodScheduled', 'status': 'True',
-             'lastTransitionTime': EARLIER},
+             'lastTransitionTime': EARLIER, 'reason': None, 'message': None},
         ],
         'hostIP': NODE_IP,
         'podIP': '10.0.0.21',
@@ -125,7 +125,7 @@ def test_creating_capsule_full_status():
     pod = make_pod(init=('setup',))
     capsule = make_capsule([], status='Creating', addresses={})
     assert status_of(pod, capsule) == {
-        'phase': 'Pending',
+        'phase': 'Pending', 'reason': None, 'message': None,
         'qosClass': 'Burstable',
         'conditions': [
             {'type': 'Initialized', 'status': 'False',
@@ -141,7 +141,7 @@ def test_creating_capsule_full_status():
              'message': 'containers with unready status: [web]',
              'lastTransitionTime': NOW_TEXT},
             {'type': 'PodScheduled', 'status': 'True',
-             'lastTransitionTime': EARLIER},
+             'lastTransitionTime': EARLIER, 'reason': None, 'message': None},
         ],
         'hostIP': NODE_IP,
         'startTime': CREATED_TEXT,
@@ -335,7 +335,8 @@ def test_phase(policy, init, main, phase):
         init=[zun(i, *state) for i, state in enumerate(init)])
     status = status_of(pod, capsule)
     assert status['phase'] == phase
-    assert 'reason' not in status
+    assert status['reason'] is None
+    assert status['message'] is None
 
 
 @pytest.mark.parametrize('old_phase', ['Succeeded', 'Failed'])
@@ -412,7 +413,8 @@ def test_capsule_error_with_running_container_keeps_running():
     capsule = make_capsule([zun(1)], status='Error', reason='odd')
     status = status_of(make_pod(), capsule)
     assert status['phase'] == 'Running'
-    assert 'reason' not in status
+    assert status['reason'] is None
+    assert status['message'] is None
 
 
 def test_capsule_error_after_success_is_succeeded():
@@ -633,13 +635,14 @@ def test_refused_pod_status():
         'conditions': [
             {'type': 'Initialized', 'status': 'False',
              'reason': 'UnknownContainerStatuses',
-             'lastTransitionTime': NOW_TEXT},
+             'lastTransitionTime': NOW_TEXT, 'message': None},
             {'type': 'Ready', 'status': 'False', 'reason': 'PodFailed',
-             'lastTransitionTime': NOW_TEXT},
+             'lastTransitionTime': NOW_TEXT, 'message': None},
             {'type': 'ContainersReady', 'status': 'False',
-             'reason': 'PodFailed', 'lastTransitionTime': NOW_TEXT},
+             'reason': 'PodFailed', 'lastTransitionTime': NOW_TEXT,
+             'message': None},
             {'type': 'PodScheduled', 'status': 'True',
-             'lastTransitionTime': EARLIER},
+             'lastTransitionTime': EARLIER, 'reason': None, 'message': None},
         ],
     }
 
@@ -767,3 +770,37 @@ def test_final_terminations_are_kept(policy, init, exit_detail, later,
     after = second[key][0]['state']
     assert 'terminated' in before
     assert (after == before) is kept
+
+
+def _strategic_merge(old, patch):
+    # What the API server does with a status patch: None deletes a key,
+    # conditions merge element by element by type, other lists are
+    # replaced.
+    result = dict(old)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif key == 'conditions':
+            merged = {c['type']: dict(c) for c in old.get(key) or []}
+            for condition in value:
+                merged[condition['type']] = _strategic_merge(
+                    merged.get(condition['type'], {}), condition)
+            result[key] = list(merged.values())
+        else:
+            result[key] = value
+    return result
+
+
+def test_patching_with_the_status_clears_stale_reasons():
+    pod = make_pod()
+    failing = status_of(pod, make_capsule(
+        [zun(1, 'Creating')], status='Error', reason='No valid host was '
+        'found.', addresses={}))
+    stored = _strategic_merge(pod['status'], failing)
+    assert stored['reason'] == 'ProviderFailed'
+    running = status_of(make_pod(status=stored), make_capsule([zun(1)]))
+    stored = _strategic_merge(stored, running)
+    assert 'reason' not in stored and 'message' not in stored
+    ready = conditions(stored)['Ready']
+    assert ready['status'] == 'True'
+    assert 'reason' not in ready and 'message' not in ready
