@@ -1,0 +1,300 @@
+"""NotifyingDriver: Zun's real driver, plus capsule states and notifications.
+
+zun-compute loads it by entry point name ``zun_vk_notifying`` from both
+``zun.container.driver`` and ``zun.capsule.driver``
+(``[DEFAULT]container_driver`` / ``capsule_driver``). Zun instantiates
+the class with no arguments and checks it against ``ContainerDriver``
+and ``CapsuleDriver``, hence the three bases. Their placeholder methods
+raise NotImplementedError, so every public method of the bases is
+delegated explicitly (installed below at class creation); anything else
+(the docker driver's load_image, read_tar_image, check_container_exist,
+get_image, inspect_image, capabilities, ...) is looked up on the wrapped
+driver by ``__getattr__``.
+
+Extras on top of the wrapped driver:
+
+* ``create_capsule``: capsule.create.start, then capsule.create.end or
+  capsule.create.error once zun-compute has saved the outcome (the
+  docker driver returns before the capsule row says Running; the error
+  is recorded by the manager after the driver raised), so that zun-vk's
+  refresh reads the new state. A failed create is cleaned up in the
+  engine ([zun_vk_plugin]cleanup_failed_capsules).
+* ``delete_capsule``: capsule.delete.end once the capsule's row is gone.
+* ``update_containers_states`` (zun-compute's periodic sync, called with
+  the plain containers and then with the capsules of all hosts): syncs
+  the containers inside this host's capsules from the engine (docker
+  driver only, see state_sync) and sends one capsule.update for each
+  capsule whose status, status_reason or containers' statuses, reasons
+  or exit codes changed during the sync.
+"""
+
+import functools
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from zun.common import consts
+from zun.container import driver as zun_driver
+
+from zun_vk.zun_plugin import conf as plugin_conf
+from zun_vk.zun_plugin import notifier
+from zun_vk.zun_plugin import payload
+from zun_vk.zun_plugin import state_sync
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+ENTRY_POINT = 'zun_vk_notifying'
+CONTAINER_GROUP = 'zun.container.driver'
+BASES = (zun_driver.BaseDriver, zun_driver.ContainerDriver,
+         zun_driver.CapsuleDriver)
+
+
+def base_method_names():
+    """Every public method name of Zun's driver base classes."""
+    names = set()
+    for base in BASES:
+        for name, value in vars(base).items():
+            if name.startswith('_'):
+                continue
+            if isinstance(value, (staticmethod, classmethod)):
+                value = value.__func__
+            if callable(value):
+                names.add(name)
+    return sorted(names)
+
+
+def _delegate(name):
+    def method(self, *args, **kwargs):
+        return getattr(self.wrapped, name)(*args, **kwargs)
+    method.__name__ = name
+    method.__qualname__ = 'NotifyingDriver.%s' % name
+    method.__doc__ = 'Handed to the wrapped driver.'
+    method.delegated = True
+    return method
+
+
+def _install_delegates(cls):
+    """Delegate every base method the class does not define itself."""
+    for name in base_method_names():
+        if name not in vars(cls):
+            setattr(cls, name, _delegate(name))
+    return cls
+
+
+def load_wrapped_driver(name):
+    """Instantiate the zun.container.driver entry point name."""
+    from stevedore import driver as stevedore_driver
+
+    if not name or name == ENTRY_POINT:
+        raise ValueError('[%s]wrapped_driver must name the driver that '
+                         'runs the containers (e.g. docker), not %r'
+                         % (plugin_conf.GROUP, name))
+    manager = stevedore_driver.DriverManager(CONTAINER_GROUP, name,
+                                             invoke_on_load=False)
+    plugin = manager.driver
+    if isinstance(plugin, type) and issubclass(plugin, NotifyingDriver):
+        raise ValueError('[%s]wrapped_driver %r is the zun-vk plugin '
+                         'itself' % (plugin_conf.GROUP, name))
+    wrapped = plugin()
+    if not isinstance(wrapped, zun_driver.ContainerDriver):
+        raise TypeError('%r does not load a Zun container driver' % name)
+    LOG.info('zun-vk plugin wraps the %r driver (%s)', name,
+             type(wrapped).__name__)
+    return wrapped
+
+
+def _is_capsule(obj):
+    # The sync hands over Capsule and Container objects (zun.objects),
+    # which are siblings; both carry container_type.
+    return (type(obj).__name__ == 'Capsule' or
+            getattr(obj, 'container_type', None) == consts.TYPE_CAPSULE)
+
+
+def _is_docker(driver):
+    try:
+        from zun.container.docker import driver as docker_driver
+    except Exception:  # noqa: B902 - no docker SDK: not docker then
+        return False
+    return isinstance(driver, docker_driver.DockerDriver)
+
+
+def _never_raise(func):
+    """Notification bookkeeping must never fail a driver call."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception:  # noqa: B902
+            LOG.exception('zun-vk plugin: %s failed (ignored)',
+                          func.__name__)
+    return wrapper
+
+
+@_install_delegates
+class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
+                      zun_driver.CapsuleDriver):
+    """Wraps a Zun driver; see the module documentation."""
+
+    def __init__(self, wrapped=None, sender=None, capsule_sync=None):
+        # BaseDriver.__init__ is not called: the wrapped driver owns the
+        # volume drivers, allocation ratios and provider tree, and every
+        # method that uses them runs on it.
+        plugin_conf.register_opts(CONF)
+        if wrapped is None:
+            wrapped = load_wrapped_driver(CONF.zun_vk_plugin.wrapped_driver)
+        self.wrapped = wrapped
+        self.sender = sender if sender is not None else notifier.get_sender(
+            CONF)
+        if capsule_sync is None and _is_docker(wrapped):
+            capsule_sync = state_sync.DockerCapsuleSync()
+        self.capsule_sync = capsule_sync
+
+    def __getattr__(self, name):
+        # Only reached for attributes the class and instance lack.
+        if name.startswith('__') or name in ('wrapped', 'sender',
+                                             'capsule_sync'):
+            raise AttributeError(name)
+        wrapped = self.__dict__.get('wrapped')
+        if wrapped is None:
+            raise AttributeError(name)
+        return getattr(wrapped, name)
+
+    # --- notifications ---------------------------------------------------
+
+    @_never_raise
+    def _emit(self, event_type, capsule, observed=None, status=None):
+        data = payload.capsule_data(capsule, observed, status=status)
+        self.sender.emit(event_type, notifier.versioned(data))
+
+    @staticmethod
+    def _after_next(obj, method_name, callback):
+        """Call callback() once, right after obj's next method_name call
+        has succeeded. False if obj cannot take the hook."""
+        try:
+            original = getattr(obj, method_name)
+        except Exception:  # noqa: B902
+            return False
+
+        def hooked(*args, **kwargs):
+            obj.__dict__.pop(method_name, None)
+            result = original(*args, **kwargs)
+            callback()
+            return result
+        try:
+            obj.__dict__[method_name] = hooked
+        except Exception:  # noqa: B902 - e.g. __slots__
+            return False
+        return True
+
+    def _emit_after_save(self, capsule, event_type, status=None):
+        def send():
+            self._emit(event_type, capsule, status=status)
+        if not self._after_next(capsule, 'save', send):
+            send()
+
+    # --- capsules ----------------------------------------------------------
+
+    def create_capsule(self, context, capsule, *args, **kwargs):
+        self._emit('capsule.create.start', capsule)
+        try:
+            result = self.wrapped.create_capsule(context, capsule, *args,
+                                                 **kwargs)
+        except Exception:
+            # zun-compute records Error (and drops the host) right after
+            # this raises; tell zun-vk once that is saved.
+            self._cleanup_failed_create(context, capsule)
+            self._emit_after_save(capsule, 'capsule.create.error')
+            raise
+        self._created(capsule if result is None else result)
+        return result
+
+    @_never_raise
+    def _created(self, capsule):
+        try:
+            unsaved = bool(capsule.obj_what_changed())
+        except Exception:  # noqa: B902 - not a Zun object: it's saved
+            unsaved = False
+        if unsaved:
+            # The docker driver leaves the final status for the manager's
+            # save at the end of the create task.
+            self._emit_after_save(capsule, 'capsule.create.end')
+        else:
+            self._emit('capsule.create.end', capsule)
+
+    @_never_raise
+    def _cleanup_failed_create(self, context, capsule):
+        if not CONF.zun_vk_plugin.cleanup_failed_capsules:
+            return
+        if self.capsule_sync is None:
+            return  # only the docker driver is known to leak here
+        created = [payload.field(capsule, 'container_id')] + [
+            payload.field(c, 'container_id')
+            for kind in ('init_containers', 'containers')
+            for c in payload.members(capsule, kind)]
+        if not any(created):
+            return
+        LOG.info('Creating capsule %s failed; removing what was created '
+                 'of it from the engine', payload.field(capsule, 'uuid'))
+        self.wrapped.delete_capsule(context, capsule, True)
+
+    def delete_capsule(self, context, capsule, *args, **kwargs):
+        def gone():
+            self._emit('capsule.delete.end', capsule, status=consts.DELETED)
+        hooked = self._after_next(capsule, 'destroy', gone)
+        try:
+            result = self.wrapped.delete_capsule(context, capsule, *args,
+                                                 **kwargs)
+        except Exception:
+            # zun-compute records Error next.
+            self._emit_after_save(capsule, 'capsule.update')
+            raise
+        if not hooked:
+            gone()
+        return result
+
+    # --- the periodic sync -------------------------------------------------
+
+    def update_containers_states(self, context, containers, manager):
+        capsules = self._local_capsules(containers)
+        before = self._signatures(capsules)
+        try:
+            return self.wrapped.update_containers_states(
+                context, containers, manager)
+        finally:
+            self._after_sync(context, capsules, before)
+
+    @staticmethod
+    def _local_capsules(containers):
+        try:
+            return [c for c in containers or ()
+                    if _is_capsule(c) and
+                    payload.field(c, 'host') == CONF.host]
+        except Exception:  # noqa: B902
+            LOG.exception('zun-vk plugin: cannot list capsules to sync')
+            return []
+
+    @staticmethod
+    def _signatures(capsules):
+        result = {}
+        for capsule in capsules:
+            try:
+                result[id(capsule)] = payload.signature(capsule)
+            except Exception:  # noqa: B902
+                LOG.debug('No signature for %s', capsule, exc_info=True)
+        return result
+
+    @_never_raise
+    def _after_sync(self, context, capsules, before):
+        if not capsules:
+            return
+        observed = {}
+        if self.capsule_sync is not None:
+            observed = self.capsule_sync.sync(context, capsules) or {}
+        for capsule in capsules:
+            try:
+                after = payload.signature(capsule)
+            except Exception:  # noqa: B902
+                continue
+            if before.get(id(capsule)) != after:
+                self._emit('capsule.update', capsule, observed)
