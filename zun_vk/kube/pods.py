@@ -132,12 +132,17 @@ class PodClient(object):
     # writes ----------------------------------------------------------------
 
     def patch_status(self, pod, status):
-        """Write the pod's status; the UID makes a same-name pod safe."""
+        """Write the pod's status; the UID makes a same-name pod safe.
+
+        A JSON merge patch replaces lists whole: a strategic merge would
+        merge podIPs by IP and keep a recreated capsule's old address.
+        """
         meta = pod['metadata']
         body = {'metadata': {'uid': meta['uid']}, 'status': status}
         try:
             result = self.kube.core.patch_namespaced_pod_status(
                 meta['name'], meta['namespace'], body,
+                _content_type='application/merge-patch+json',
                 _request_timeout=self.kube.timeout)
         except k8s_exc.ApiException as exc:
             if exc.status == 404:

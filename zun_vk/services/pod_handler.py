@@ -332,7 +332,8 @@ class PodHandler(object):
                                                           ref.name)
         config_maps = {k: v for k, v in config_maps.items() if v is not None}
         secrets = {k: v for k, v in secrets.items() if v is not None}
-        return to_capsule.resolve_env(pod, config_maps, secrets)
+        return to_capsule.resolve_env(pod, config_maps, secrets,
+                                      host_ip=self.conf.node.internal_ip)
 
     def _create(self, pod):
         key = pod_client.pod_key(pod)
