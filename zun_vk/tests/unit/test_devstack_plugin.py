@@ -1,0 +1,429 @@
+"""The DevStack plugin, phase by phase, against a stand-in of DevStack.
+
+Each run is a bash process like DevStack's own: the stand-in functions,
+then the ``local.conf`` lines of the test, then the plugin's settings,
+then ``plugin.sh`` for each phase. stack.sh runs the three stack phases
+in one shell with errexit; unstack.sh and clean.sh are shells of their
+own. The stand-in edits INI files for real and records everything else
+(package installs, Keystone calls, run_process/stop_process).
+"""
+
+import configparser
+import importlib.metadata
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+STANDIN = pathlib.Path(__file__).resolve().parent / 'devstack_standin'
+DEVSTACK_FILES = ['devstack/plugin.sh', 'devstack/settings',
+                  'devstack/lib/zun-vk']
+
+KEYSTONE = 'http://192.0.2.10/identity'
+RABBIT_URL = 'rabbit://stackrabbit:secretrabbit@192.0.2.10:5672/'
+STACK = ('stack install', 'stack post-config', 'stack extra')
+
+
+# Runs the real generator once per session, then copies its sample.
+GENERATOR = """#!/bin/sh
+for arg in "$@"; do
+    [ "$previous" = --output-file ] && out=$arg
+    previous=$arg
+done
+if [ ! -f %(cache)s ]; then
+    %(python)s -c 'import sys; from oslo_config import generator
+sys.exit(generator.main())' "$@" || exit 1
+    cp "$out" %(cache)s
+fi
+cp %(cache)s "$out"
+"""
+
+
+def _generator_has_zun_vk():
+    return bool(importlib.metadata.entry_points(group='oslo.config.opts',
+                                                name='zun_vk'))
+
+
+def _short_hostname():
+    return subprocess.run(['hostname', '-s'], capture_output=True,
+                          text=True, check=True).stdout.strip().lower()
+
+
+class DevStack(object):
+    """A scratch DevStack host: directories, environment and runs."""
+
+    def __init__(self, tmp_path, sample_cache):
+        self.tmp = tmp_path
+        self.sample_cache = sample_cache
+        self.home = tmp_path / 'home'
+        self.bin = tmp_path / 'bin'
+        self.conf_dir = tmp_path / 'etc' / 'zun-vk'
+        self.conf = self.conf_dir / 'zun-vk.conf'
+        self.zun_conf = tmp_path / 'etc' / 'zun' / 'zun.conf'
+        self.log = tmp_path / 'standin.log'
+        self.kubeconfig = self.home / '.kube' / 'config'
+        for path in (self.home, self.bin, self.zun_conf.parent):
+            path.mkdir(parents=True)
+        self.log.touch()
+        self._write_generator()
+        self.env = {
+            'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
+            'HOME': str(self.home),
+            'STANDIN_LOG': str(self.log),
+            'STANDIN_PYTHON': sys.executable,
+            'STACK_USER': subprocess.run(
+                ['id', '-un'], capture_output=True, text=True,
+                check=True).stdout.strip(),
+            'DEST': str(tmp_path / 'opt'),
+            'HOST_IP': '192.0.2.10',
+            'SERVICE_HOST': '192.0.2.10',
+            'REGION_NAME': 'RegionOne',
+            'SERVICE_PASSWORD': 'secretservice',
+            'SERVICE_DOMAIN_NAME': 'Default',
+            'SERVICE_PROJECT_NAME': 'service',
+            'KEYSTONE_SERVICE_URI': KEYSTONE,
+            'ENABLE_DEBUG_LOG_LEVEL': 'True',
+            'RABBIT_USERID': 'stackrabbit',
+            'RABBIT_PASSWORD': 'secretrabbit',
+            'RABBIT_HOST': '192.0.2.10',
+            'SSL_BUNDLE_FILE': str(tmp_path / 'ca-bundle.pem'),
+            'ENABLED_SERVICES': 'key,rabbit,zun-api,zun-compute',
+            'DEVSTACK_PLUGINS': 'zun,zun-vk',
+            'ZUN_CONF': str(self.zun_conf),
+            'ZUN_VK_CONF_DIR': str(self.conf_dir),
+            'ZUN_VK_BIN_DIR': str(self.bin),
+        }
+
+    def _write_generator(self):
+        """oslo-config-generator: the real one when zun-vk is installed.
+
+        The session's first sample is kept and copied by later runs.
+        """
+        script = self.bin / 'oslo-config-generator'
+        if _generator_has_zun_vk():
+            script.write_text(GENERATOR % {'python': sys.executable,
+                                           'cache': self.sample_cache})
+        else:
+            # zun-vk's entry points are not installed: an empty sample.
+            script.write_text(textwrap.dedent('''\
+                #!/bin/sh
+                while [ $# -gt 0 ]; do
+                    [ "$1" = --output-file ] && out=$2
+                    shift
+                done
+                printf '[DEFAULT]\\n' > "$out"
+                '''))
+        script.chmod(0o755)
+
+    def install_companion_driver(self):
+        """A python3 that sees the notifying driver's entry points."""
+        site = self.tmp / 'site'
+        dist = site / 'zun_vk_companion-1.0.dist-info'
+        dist.mkdir(parents=True)
+        (dist / 'METADATA').write_text(
+            'Metadata-Version: 2.1\nName: zun-vk-companion\nVersion: 1.0\n')
+        (dist / 'entry_points.txt').write_text(textwrap.dedent('''\
+            [zun.container.driver]
+            zun_vk_notifying = zun_vk.zun_plugin.driver:NotifyingDriver
+
+            [zun.capsule.driver]
+            zun_vk_notifying = zun_vk.zun_plugin.driver:NotifyingDriver
+            '''))
+        python = self.bin / 'python3'
+        python.write_text('#!/bin/sh\nPYTHONPATH=%s exec %s "$@"\n'
+                          % (site, sys.executable))
+        python.chmod(0o755)
+
+    def write_kubeconfig(self):
+        self.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+        self.kubeconfig.write_text(textwrap.dedent('''\
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: test
+              cluster: {server: "https://192.0.2.10:6443"}
+            users:
+            - name: test
+              user: {token: "not-a-real-token"}
+            contexts:
+            - name: test
+              context: {cluster: test, user: test}
+            current-context: test
+            '''))
+
+    def run(self, *phases, localrc='', check=True):
+        """Source the plugin for the phases in one shell, like stack.sh."""
+        script = ['set -o errexit',
+                  'source %s/functions' % STANDIN,
+                  localrc,
+                  'source %s/devstack/settings' % ROOT]
+        for phase in phases:
+            script.append('source %s/devstack/plugin.sh %s' % (ROOT, phase))
+        result = subprocess.run(['bash', '-c', '\n'.join(script)],
+                                env=self.env, capture_output=True,
+                                text=True, timeout=120)
+        if check and result.returncode != 0:
+            pytest.fail('%s failed (%d):\n%s' % (
+                ', '.join(phases), result.returncode, result.stderr[-4000:]))
+        return result
+
+    def records(self):
+        return self.log.read_text().splitlines()
+
+    def read_ini(self, path=None):
+        parser = configparser.RawConfigParser(default_section='__none__',
+                                              interpolation=None)
+        parser.read(path or self.conf)
+        return parser
+
+
+@pytest.fixture(scope='session')
+def sample_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp('sample') / 'zun-vk.conf.sample'
+
+
+@pytest.fixture
+def devstack(tmp_path, sample_cache):
+    return DevStack(tmp_path, sample_cache)
+
+
+@pytest.fixture
+def stacked(devstack):
+    devstack.write_kubeconfig()
+    devstack.run(*STACK)
+    return devstack
+
+
+# stack ---------------------------------------------------------------------
+
+def test_stack_installs_zun_vk_from_the_plugin_directory(stacked):
+    assert 'setup_develop %s' % ROOT in stacked.records()
+
+
+def test_stack_creates_the_service_user(stacked):
+    assert 'create_service_user zun-vk admin' in stacked.records()
+
+
+def test_config_names_the_node_cluster_and_kubeconfig(stacked):
+    conf = stacked.read_ini()
+    assert conf['DEFAULT']['node_name'] == 'zun-vk-%s' % _short_hostname()
+    assert conf['DEFAULT']['cluster_id'] == 'devstack'
+    assert conf['DEFAULT']['debug'] == 'True'
+    assert conf['kubernetes']['kubeconfig'] == str(stacked.kubeconfig)
+    assert conf['node']['internal_ip'] == '192.0.2.10'
+
+
+def test_config_has_keystoneauth_options_for_zun(stacked):
+    zun = dict(stacked.read_ini()['zun'])
+    expected = {
+        'auth_type': 'password',
+        'auth_url': KEYSTONE,
+        'username': 'zun-vk',
+        'password': 'secretservice',
+        'project_name': 'service',
+        'user_domain_name': 'Default',
+        'project_domain_name': 'Default',
+        'region_name': 'RegionOne',
+        'valid_interfaces': 'internal,public',
+        'service_type': 'container',
+    }
+    assert {k: zun.get(k) for k in expected} == expected
+    # keystoneauth refuses interface next to valid_interfaces.
+    assert 'interface' not in zun
+
+
+def test_config_keeps_every_option_of_the_sample(stacked):
+    if not _generator_has_zun_vk():
+        pytest.skip('zun-vk is not installed: no real sample to compare')
+    sample = (stacked.conf_dir / 'zun-vk.conf.sample').read_text()
+    text = stacked.conf.read_text()
+    for option in ('#pod_workers = 10', '#lease_duration = 40',
+                   '#graceful_shutdown_timeout = 60'):
+        assert option in sample
+        assert option in text
+
+
+def test_notifications_are_off_by_default(stacked):
+    conf = stacked.read_ini()
+    assert conf['notifications']['enabled'] == 'False'
+    assert not conf.has_option('oslo_messaging_notifications',
+                               'transport_url')
+
+
+def test_notifications_use_devstack_notification_transport(devstack):
+    devstack.write_kubeconfig()
+    devstack.env['ZUN_VK_NOTIFICATIONS'] = 'true'
+    devstack.run(*STACK)
+    conf = devstack.read_ini()
+    assert conf['notifications']['enabled'] == 'True'
+    assert conf['oslo_messaging_notifications']['transport_url'] == (
+        RABBIT_URL)
+
+
+def test_stack_extra_starts_the_service(stacked):
+    assert 'run_process zun-vk %s/zun-vk --config-file %s' % (
+        stacked.bin, stacked.conf) in stacked.records()
+
+
+def test_zun_vk_accepts_the_config(stacked):
+    ks_loading = pytest.importorskip('keystoneauth1.loading')
+    from oslo_config import cfg
+
+    from zun_vk.conf import default
+    from zun_vk.conf import kubernetes
+    from zun_vk.conf import node
+    from zun_vk.conf import notifications
+    from zun_vk.conf import sync
+    from zun_vk.conf import validate
+    from zun_vk.conf import zun
+
+    conf = cfg.ConfigOpts()
+    for module in (default, node, kubernetes, zun, sync, notifications):
+        module.register_opts(conf)
+    conf(['--config-file', str(stacked.conf)], project='zun-vk')
+    validate.check(conf)
+    assert conf.node_name == 'zun-vk-%s' % _short_hostname()
+    auth = ks_loading.load_auth_from_conf_options(conf, 'zun')
+    assert auth.auth_url == KEYSTONE
+    adapter = ks_loading.load_adapter_from_conf_options(
+        conf, 'zun', session=ks_loading.load_session_from_conf_options(
+            conf, 'zun', auth=auth))
+    assert adapter.service_type == 'container'
+    assert adapter.interface == ['internal', 'public']
+
+
+def test_local_conf_settings_win(devstack):
+    kubeconfig = devstack.tmp / 'admin.conf'
+    devstack.kubeconfig = kubeconfig
+    devstack.write_kubeconfig()
+    devstack.env.update({
+        'ZUN_VK_NODE_NAME': 'edge-1',
+        'ZUN_VK_CLUSTER_ID': 'prod',
+        'ZUN_VK_KUBECONFIG': str(kubeconfig),
+        'ZUN_VK_KUBE_CONTEXT': 'test',
+        'ZUN_VK_PROJECT_NAME': 'k8s-pods',
+        'ZUN_VK_USER_ROLE': 'member',
+    })
+    devstack.run(*STACK)
+    conf = devstack.read_ini()
+    assert conf['DEFAULT']['node_name'] == 'edge-1'
+    assert conf['DEFAULT']['cluster_id'] == 'prod'
+    assert conf['kubernetes']['kubeconfig'] == str(kubeconfig)
+    assert conf['kubernetes']['context'] == 'test'
+    assert conf['zun']['project_name'] == 'k8s-pods'
+    records = devstack.records()
+    assert 'create_service_user zun-vk member' in records
+    assert 'get_or_create_project k8s-pods default' in records
+
+
+def test_missing_kubeconfig_stops_stack_with_a_clear_message(devstack):
+    result = devstack.run(*STACK, check=False)
+    assert result.returncode != 0
+    assert 'ZUN_VK_KUBECONFIG' in result.stderr
+    assert str(devstack.kubeconfig) in result.stderr
+    assert not any(r.startswith('run_process') for r in devstack.records())
+
+
+# unstack and clean ---------------------------------------------------------
+
+def test_unstack_stops_the_service_and_keeps_the_config(stacked):
+    stacked.run('unstack')
+    assert stacked.records()[-1] == 'stop_process zun-vk'
+    assert stacked.conf.exists()
+
+
+def test_clean_removes_the_config_directory(stacked):
+    stacked.run('unstack')
+    stacked.run('clean')
+    assert not stacked.conf_dir.exists()
+
+
+def test_disabled_service_does_nothing(devstack):
+    devstack.write_kubeconfig()
+    devstack.run(*STACK, 'unstack', 'clean',
+                 localrc='disable_service zun-vk')
+    assert devstack.records() == []
+    assert not devstack.conf_dir.exists()
+
+
+# zun-compute and the notifying driver --------------------------------------
+
+def write_zun_conf(devstack, container_driver='docker',
+                   capsule_driver='docker'):
+    devstack.zun_conf.write_text(textwrap.dedent('''\
+        [DEFAULT]
+        container_driver = %s
+        capsule_driver = %s
+        debug = True
+        ''' % (container_driver, capsule_driver)))
+
+
+def test_zun_compute_wraps_its_driver_and_notifies(devstack):
+    devstack.write_kubeconfig()
+    devstack.install_companion_driver()
+    write_zun_conf(devstack)
+    devstack.env.update({'ZUN_VK_CONFIGURE_ZUN_COMPUTE': 'True',
+                         'ZUN_VK_NOTIFICATIONS': 'True'})
+    devstack.run(*STACK)
+    zun = devstack.read_ini(devstack.zun_conf)
+    assert zun['DEFAULT']['container_driver'] == 'zun_vk_notifying'
+    assert zun['DEFAULT']['capsule_driver'] == 'zun_vk_notifying'
+    assert zun['zun_vk_plugin']['wrapped_driver'] == 'docker'
+    assert zun['oslo_messaging_notifications']['driver'] == 'messagingv2'
+    assert zun['oslo_messaging_notifications']['transport_url'] == (
+        RABBIT_URL)
+    assert 'setup_develop %s zun-compute' % ROOT in devstack.records()
+    # Running post-config again keeps the real driver behind ours.
+    devstack.run('stack post-config')
+    zun = devstack.read_ini(devstack.zun_conf)
+    assert zun['zun_vk_plugin']['wrapped_driver'] == 'docker'
+
+
+def test_compute_only_host_configures_zun_compute_only(devstack):
+    devstack.install_companion_driver()
+    write_zun_conf(devstack)
+    devstack.env['ZUN_VK_CONFIGURE_ZUN_COMPUTE'] = 'True'
+    devstack.env['ENABLED_SERVICES'] = 'zun-compute'
+    devstack.run(*STACK, localrc='disable_service zun-vk')
+    zun = devstack.read_ini(devstack.zun_conf)
+    assert zun['DEFAULT']['capsule_driver'] == 'zun_vk_notifying'
+    assert not devstack.conf.exists()
+    assert devstack.records() == ['setup_develop %s zun-compute' % ROOT]
+
+
+@pytest.mark.parametrize('setup,expected', [
+    ('missing driver', "'zun_vk_notifying' driver is not installed"),
+    ('two drivers', "container driver 'docker' and capsule driver 'cri'"),
+    ('plugin order', "'enable_plugin zun' before 'enable_plugin zun-vk'"),
+])
+def test_zun_compute_refusals_are_clear(devstack, setup, expected):
+    devstack.write_kubeconfig()
+    devstack.env['ZUN_VK_CONFIGURE_ZUN_COMPUTE'] = 'True'
+    if setup != 'missing driver':
+        devstack.install_companion_driver()
+    write_zun_conf(devstack, capsule_driver=(
+        'cri' if setup == 'two drivers' else 'docker'))
+    if setup == 'plugin order':
+        devstack.env['DEVSTACK_PLUGINS'] = 'zun-vk,zun'
+    result = devstack.run(*STACK, check=False)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    zun = devstack.read_ini(devstack.zun_conf)
+    assert zun['DEFAULT']['container_driver'] == 'docker'
+
+
+# style ---------------------------------------------------------------------
+
+def test_devstack_scripts_are_bashate_clean():
+    bashate = shutil.which('bashate') or shutil.which(
+        'bashate', path=os.path.dirname(sys.executable))
+    if bashate is None:
+        pytest.skip('bashate is not installed (tox -e pep8 runs it)')
+    result = subprocess.run([bashate, '-i', 'E006'] + DEVSTACK_FILES,
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
