@@ -39,10 +39,12 @@ mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 
 mirror=${mirror:-http://deb.debian.org/debian}
 echo "deb-src $mirror bookworm main" > "$WORK/apt/sources.list"
 echo "deb-src ${mirror%/debian}/debian-security bookworm-security main" >> "$WORK/apt/sources.list"
-APT_OPTS=(-o "Dir::Etc::sourcelist=$WORK/apt/sources.list"
-          -o "Dir::Etc::sourceparts=-"
-          -o "Dir::State::Lists=$WORK/apt/lists"
-          -o "APT::Get::List-Cleanup=0")
+APT_OPTS=(
+    -o "Dir::Etc::sourcelist=$WORK/apt/sources.list"
+    -o "Dir::Etc::sourceparts=-"
+    -o "Dir::State::Lists=$WORK/apt/lists"
+    -o "APT::Get::List-Cleanup=0"
+)
 
 cd "$WORK/src"
 if ! ls kubernetes_*.dsc >/dev/null 2>&1; then

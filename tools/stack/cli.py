@@ -15,7 +15,8 @@ from . import components as comp
 from . import context as C
 from . import util
 from . import venvs
-from .util import StackError, info
+from .util import info
+from .util import StackError
 
 KUBE_DEB_VERSION = '1.20.5+really1.20.2-1.1+deb12u1'
 

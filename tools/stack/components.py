@@ -10,7 +10,8 @@ import time
 
 from . import context as C
 from . import util
-from .util import StackError, info
+from .util import info
+from .util import StackError
 
 
 def _fingerprint(*texts):
@@ -529,9 +530,9 @@ class RabbitMQ(Component):
         vhosts = self._ctl('list_vhosts').stdout.decode().split()
         if C.RABBIT_VHOST not in vhosts:
             self._ctl('add_vhost', C.RABBIT_VHOST)
-        users = [l.split()[0] for l in
+        users = [line.split()[0] for line in
                  self._ctl('list_users').stdout.decode().splitlines()
-                 if l.strip()]
+                 if line.strip()]
         pw = self.ctx.secrets['rabbit_password']
         if C.RABBIT_USER in users:
             self._ctl('change_password', C.RABBIT_USER, pw)
@@ -603,7 +604,8 @@ class Keystone(Component):
             'database': {'connection': self.ctx.db_url('keystone'),
                          'max_retries': -1},
             'token': {'provider': 'fernet', 'expiration': 86400},
-            'fernet_tokens': {'key_repository': os.path.join(d, 'fernet-keys')},
+            'fernet_tokens': {
+                'key_repository': os.path.join(d, 'fernet-keys')},
             'fernet_receipts': {
                 'key_repository': os.path.join(d, 'fernet-keys')},
             'credential': {

@@ -11,6 +11,8 @@ Usage: neutron_standin.py --port 19696 --state-file FILE [--host 127.0.0.1]
 
 import argparse
 import datetime
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
 import ipaddress
 import json
 import logging
@@ -19,7 +21,6 @@ import random
 import threading
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOG = logging.getLogger('neutron-standin')
 

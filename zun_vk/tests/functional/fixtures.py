@@ -166,8 +166,10 @@ def keystone_session(stack=None, **credentials):
 
 
 def zun_client(stack=None, api_version=None, **credentials):
-    """Client for the demo project (or other credentials) at 1.40 or the
-    newest microversion the server has, if older."""
+    """A zunclient for the demo project (or the credentials given).
+
+    At microversion 1.40, or the newest the server has if that is older.
+    """
     from zunclient import api_versions
     from zunclient import client as zclient
 
