@@ -67,10 +67,12 @@ class DevStack(object):
         self.zun_conf = tmp_path / 'etc' / 'zun' / 'zun.conf'
         self.log = tmp_path / 'standin.log'
         self.kubeconfig = self.home / '.kube' / 'config'
+        self.site = tmp_path / 'site'
         for path in (self.home, self.bin, self.zun_conf.parent):
             path.mkdir(parents=True)
         self.log.touch()
         self._write_generator()
+        self._write_python()
         self.env = {
             'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
             'HOME': str(self.home),
@@ -120,13 +122,24 @@ class DevStack(object):
                 '''))
         script.chmod(0o755)
 
+    def _write_python(self):
+        """zun-compute's python3: it sees only the packages under site.
+
+        -S keeps this interpreter's own site-packages (where zun-vk and
+        its driver may be installed) out of sight.
+        """
+        self.site.mkdir()
+        python = self.bin / 'python3'
+        python.write_text('#!/bin/sh\nPYTHONPATH=%s exec %s -S "$@"\n'
+                          % (self.site, sys.executable))
+        python.chmod(0o755)
+
     def install_companion_driver(self):
-        """A python3 that sees the notifying driver's entry points."""
-        site = self.tmp / 'site'
-        dist = site / 'zun_vk_companion-1.0.dist-info'
-        dist.mkdir(parents=True)
+        """Make the notifying driver's entry points visible to python3."""
+        dist = self.site / 'zun_vk-1.0.dist-info'
+        dist.mkdir()
         (dist / 'METADATA').write_text(
-            'Metadata-Version: 2.1\nName: zun-vk-companion\nVersion: 1.0\n')
+            'Metadata-Version: 2.1\nName: zun-vk\nVersion: 1.0\n')
         (dist / 'entry_points.txt').write_text(textwrap.dedent('''\
             [zun.container.driver]
             zun_vk_notifying = zun_vk.zun_plugin.driver:NotifyingDriver
@@ -134,10 +147,6 @@ class DevStack(object):
             [zun.capsule.driver]
             zun_vk_notifying = zun_vk.zun_plugin.driver:NotifyingDriver
             '''))
-        python = self.bin / 'python3'
-        python.write_text('#!/bin/sh\nPYTHONPATH=%s exec %s "$@"\n'
-                          % (site, sys.executable))
-        python.chmod(0o755)
 
     def write_kubeconfig(self):
         self.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
