@@ -169,8 +169,11 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
 
     @staticmethod
     def _after_next(obj, method_name, callback):
-        """Call callback() once, right after obj's next method_name call
-        has succeeded. False if obj cannot take the hook."""
+        """Call callback() once, after obj's next method_name call.
+
+        Only a call that succeeded counts. False if obj cannot take the
+        hook.
+        """
         try:
             original = getattr(obj, method_name)
         except Exception:  # noqa: B902

@@ -48,11 +48,14 @@ def default_notifier_factory(conf):
 
         transport = oslo_messaging.get_notification_transport(conf)
         # get_notification_transport registered [oslo_messaging_notifications].
-        drivers = conf.oslo_messaging_notifications.driver or ['messagingv2']
+        # Its drivers, else messagingv2: zun-compute sends nothing else,
+        # so an empty list only means nobody configured it.
+        driver = (None if conf.oslo_messaging_notifications.driver
+                  else 'messagingv2')
         return oslo_messaging.Notifier(
             transport,
             publisher_id='zun-compute.%s' % conf.host,
-            driver=drivers,
+            driver=driver,
             topics=list(conf.zun_vk_plugin.notification_topics),
             retry=conf.zun_vk_plugin.notification_retry)
     return factory

@@ -102,8 +102,11 @@ def capsule_data(capsule, observed=None, status=None):
 
 
 def signature(capsule):
-    """What a change notification is about: the statuses, reasons and
-    exit codes of the capsule and of each of its containers."""
+    """What a change notification is about.
+
+    The statuses, reasons and exit codes of the capsule and of each of its
+    containers.
+    """
     def one(obj):
         return (_status(field(obj, 'status')), field(obj, 'status_reason'),
                 exit_code_from_detail(field(obj, 'status_detail')))

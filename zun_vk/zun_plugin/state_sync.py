@@ -271,8 +271,11 @@ class DockerCapsuleSync(object):
         self._clock = clock
 
     def sync(self, context, capsules):
-        """Sync capsules of this host; returns what the engine said about
-        each container, keyed by container uuid, for the payloads."""
+        """Sync capsules of this host.
+
+        Returns what the engine said about each container, keyed by
+        container uuid, for the payloads.
+        """
         observed = {}
         capsules = [c for c in capsules if self._stable(c)]
         if not capsules:

@@ -111,7 +111,7 @@ def test_delegated_errors_propagate():
         drv.stop(fakes.CONTEXT, object(), 10)
 
 
-# --- loading ------------------------------------------------------------------
+# --- loading -----------------------------------------------------------------
 
 class _FakeZunDriver(fakes.FakeWrapped, zun_driver.ContainerDriver):
     pass
@@ -181,7 +181,7 @@ def test_docker_driver_gets_the_capsule_sync(monkeypatch):
     assert drv.capsule_sync is not None
 
 
-# --- create and delete events ---------------------------------------------------
+# --- create and delete events ------------------------------------------------
 
 def test_create_sends_start_then_end(drv, sender, db):
     capsule = fakes.capsule(1, status=consts.CREATING)
@@ -279,8 +279,8 @@ def test_delete_end_is_sent_once_the_row_is_gone(drv, sender, db):
     assert db.destroyed == [capsule.uuid]
 
 
-def test_failed_delete_sends_an_update_after_zun_records_it(drv, wrapped,
-                                                             sender, db):
+def test_failed_delete_sends_an_update_after_zun_records_it(
+        drv, wrapped, sender, db):
     wrapped.delete_capsule = mock.Mock(side_effect=RuntimeError('engine'))
     capsule = fakes.capsule(1, status=consts.DELETING)
     with pytest.raises(RuntimeError):
@@ -291,7 +291,7 @@ def test_failed_delete_sends_an_update_after_zun_records_it(drv, wrapped,
     assert sender.data()['status'] == consts.ERROR
 
 
-# --- the sync diff ----------------------------------------------------------------
+# --- the sync diff -----------------------------------------------------------
 
 def test_sync_sends_one_update_per_changed_capsule(drv, wrapped, sender,
                                                    db):
@@ -384,7 +384,7 @@ def test_broken_payload_never_fails_the_driver(drv, wrapped, db):
     drv.create_capsule(fakes.CONTEXT, fakes.capsule(2), 'image', [], {})
 
 
-# --- a stuck broker never blocks the driver ---------------------------------------
+# --- a stuck broker never blocks the driver ----------------------------------
 
 def test_blocked_notifier_never_blocks_driver_calls(wrapped, db, caplog):
     blocked = fakes.BlockingNotifier()
