@@ -299,15 +299,26 @@ def cmd_up(ctx, args):
                                                         'localstack'))
 
 
+def cmd_install(ctx, args):
+    """Only the slow, cached part of `up`: packages, builds, virtualenvs."""
+    t0 = time.time()
+    ctx.makedirs()
+    with_zun_vk = not args.no_zun_vk and zun_vk_installable()
+    resolve(ctx)
+    install(ctx, with_zun_vk)
+    info('installed in %.1fs (caches in %s)' % (time.time() - t0, ctx.cache))
+
+
 def stop_all(ctx, names):
     stopped = []
     errors = []
 
     def stop(c):
         try:
+            t0 = time.time()
             pid = c.stop()
             if pid:
-                stopped.append((c.name, pid))
+                stopped.append((c.name, pid, time.time() - t0))
         except Exception as e:  # noqa: reported below
             errors.append(e)
 
@@ -321,8 +332,8 @@ def stop_all(ctx, names):
             threads.append(t)
         for t in threads:
             t.join()
-    for name, pid in stopped:
-        info('%-24s stopped (pid %d)' % (name, pid))
+    for name, pid, took in stopped:
+        info('%-24s stopped (pid %d) in %.1fs' % (name, pid, took))
     if errors:
         raise errors[0]
 
@@ -336,6 +347,7 @@ def cmd_down(ctx, args):
 def cmd_status(ctx, args):
     resolve(ctx)
     any_down = False
+    total_rss = 0
     for name in NAMES:
         c = make(ctx, name)
         state, pid = c.status()
@@ -352,8 +364,14 @@ def cmd_status(ctx, args):
             name_note = ''
         if state != 'up' and name != 'zun-vk':
             any_down = True
-        print('%-24s %-9s %-42s %s' % (name, state, c.address + name_note,
-                                       pid if pid else '-'))
+        rss = sum(util.rss_kb(p) for p in c.all_pids())
+        total_rss += rss
+        print('%-24s %-9s %-44s %-7s %s' % (
+            name, state, c.address + name_note, pid if pid else '-',
+            '%dMB' % (rss // 1024) if rss else '-'))
+    print('%-24s %-9s %-44s %-7s %dMB' % (
+        'total', '', '(RSS of the processes this stack started)', '',
+        total_rss // 1024))
     return 1 if any_down else 0
 
 
@@ -425,6 +443,11 @@ def main(argv=None):
     p.add_argument('--no-zun-vk', action='store_true',
                    help='start everything except zun-vk itself')
     p.set_defaults(fn=cmd_up)
+    p = sub.add_parser('install', help='only install and build what `up` '
+                       'needs (packages, kubernetes, virtualenvs)')
+    p.add_argument('--no-zun-vk', action='store_true',
+                   help='skip the zun-vk virtualenv')
+    p.set_defaults(fn=cmd_install)
     sub.add_parser('down', help='stop everything this stack started'
                    ).set_defaults(fn=cmd_down)
     sub.add_parser('status', help='one line per component'
