@@ -477,6 +477,3 @@ class PodHandler(object):
                  labels.get(to_capsule.LABEL_POD_UID))
         self.zun.delete_capsule(capsule_uuid)
         return None
-
-
-

@@ -48,8 +48,8 @@ def _translate_error(exc, action):
         return exc
     if isinstance(exc, zun_exc.HttpError):
         status = exc.http_status
-        return ZunError('%s failed: HTTP %s: %s' % (action, status,
-                                                      _describe(exc)),
+        return ZunError('%s failed: HTTP %s: %s' % (
+            action, status, _describe(exc)),
                         status=status,
                         transient=status in TRANSIENT_STATUSES or
                         status >= 500)

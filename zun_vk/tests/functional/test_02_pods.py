@@ -34,8 +34,8 @@ def pod_events(kube, namespace, name):
     return [(e.type, e.reason, e.message) for e in events.items]
 
 
-def test_deployment_runs_ready_pods_and_scales_to_zero(kube, zun,
-                                                        namespace):
+def test_deployment_runs_ready_pods_and_scales_to_zero(
+        kube, zun, namespace):
     labels = {'app': 'web'}
     body = {
         'apiVersion': 'apps/v1', 'kind': 'Deployment',
