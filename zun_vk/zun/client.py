@@ -48,9 +48,9 @@ def _translate_error(exc, action):
         return exc
     if isinstance(exc, zun_exc.HttpError):
         status = exc.http_status
-        return ZunError('%s failed: HTTP %s: %s' % (
-            action, status, _describe(exc)),
-                        status=status,
+        message = '%s failed: HTTP %s: %s' % (action, status,
+                                              _describe(exc))
+        return ZunError(message, status=status,
                         transient=status in TRANSIENT_STATUSES or
                         status >= 500)
     if isinstance(exc, ks_exc.Unauthorized):
