@@ -1,6 +1,7 @@
 """zun-vk: the virtual kubelet service."""
 
 import multiprocessing
+import signal
 import sys
 
 from oslo_config import cfg
@@ -18,9 +19,9 @@ CONF = zun_vk_conf.CONF
 
 QUIET_LIBRARIES = [
     'kubernetes.client.rest=WARN',
-    'urllib3=WARN',
-    'urllib3.connectionpool=WARN',
-    'keystoneauth=WARN',
+    'urllib3=ERROR',
+    'urllib3.connectionpool=ERROR',
+    'keystoneauth=ERROR',
     'stevedore=WARN',
     'amqp=WARN',
     'kombu=WARN',
@@ -77,7 +78,25 @@ def main(argv=None):
     else:
         LOG.info('Capsule notifications are disabled; pod statuses follow '
                  'capsules every %d s', CONF.sync.status_poll_interval)
+    _graceful_sigint(launcher)
     return launcher.wait()
+
+
+def _graceful_sigint(launcher):
+    """Stop on SIGINT as on SIGTERM.
+
+    The threading launcher's process manager exits at once on SIGINT
+    (status 1, workers killed mid-request). Its signals arrive through a
+    wakeup pipe, so the only place to change that is its dispatcher.
+    """
+    manager = getattr(launcher, '_manager', None)
+    dispatch = getattr(manager, '_on_signal_received', None)
+    if dispatch is None:
+        return
+
+    def on_signal(signo):
+        dispatch(signal.SIGTERM if signo == signal.SIGINT else signo)
+    manager._on_signal_received = on_signal
 
 
 if __name__ == '__main__':

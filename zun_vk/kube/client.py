@@ -55,6 +55,8 @@ def new_api_client(conf):
     else:
         k8s_config.load_incluster_config(
             client_configuration=configuration)
+    # zun-vk retries with its own backoff and logs one line per failure.
+    configuration.retries = 0
     # Enough connections for the pod workers plus the watch.
     configuration.connection_pool_maxsize = max(
         8, conf.sync.pod_workers + 4)

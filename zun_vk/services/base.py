@@ -1,6 +1,7 @@
 """What every zun-vk worker shares: threads that stop on one event."""
 
 import threading
+import time
 
 from oslo_log import log as logging
 
@@ -8,7 +9,7 @@ from oslo_service import service  # noqa: I100 - backend chosen in __init__
 
 LOG = logging.getLogger(__name__)
 
-STOP_TIMEOUT = 3.0
+STOP_TIMEOUT = 1.0
 
 
 class Backoff(object):
@@ -71,8 +72,11 @@ class Worker(service.ServiceBase):
     def stop(self, graceful=False):
         self._stop.set()
         self.release()
+        # Threads are daemons and the worker process exits right after
+        # this, so waiting is only for a tidy end of work in progress.
+        deadline = time.monotonic() + STOP_TIMEOUT
         for thread in self._threads:
-            thread.join(STOP_TIMEOUT / max(1, len(self._threads)))
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._threads = []
 
     def release(self):

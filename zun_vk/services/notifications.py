@@ -7,6 +7,7 @@ hints over through a queue the launcher created before forking.
 """
 
 import queue
+import threading
 
 from oslo_log import log as logging
 import oslo_messaging
@@ -89,27 +90,41 @@ class NotificationService(base.Worker):
 
     def start(self):
         super().start()
+        # Connecting blocks while the broker is down: do it on a thread so
+        # the service starts, and stops, whatever the broker does.
+        self.spawn('listener', self._listen)
+
+    def _listen(self):
         group = self.conf.notifications
         pool = group.pool or 'zun-vk-%s' % self.conf.node_name
         transport = oslo_messaging.get_notification_transport(self.conf)
         targets = [oslo_messaging.Target(topic=topic,
                                          exchange=group.exchange)
                    for topic in group.topics]
-        self.listener = oslo_messaging.get_notification_listener(
+        listener = oslo_messaging.get_notification_listener(
             transport, targets,
             [CapsuleEndpoint(self.conf.node_name, self.hints)],
             executor='threading', pool=pool)
-        self.listener.start()
+        self.listener = listener
         LOG.info('Listening for capsule notifications on exchange %s, '
                  'topics %s, pool %s', group.exchange,
                  ','.join(group.topics), pool)
+        if self.stopping:
+            return
+        listener.start()
 
-    def stop(self, graceful=False):
-        if self.listener is not None:
+    def release(self):
+        listener, self.listener = self.listener, None
+        if listener is None:
+            return
+
+        def stop_listener():
             try:
-                self.listener.stop()
-                self.listener.wait()
+                listener.stop()
+                listener.wait()
             except Exception:  # noqa: B902 - stopping is best effort
                 LOG.debug('Stopping the listener failed', exc_info=True)
-            self.listener = None
-        super().stop(graceful)
+        # Stopping waits for the broker too; never longer than this.
+        stopper = threading.Thread(target=stop_listener, daemon=True)
+        stopper.start()
+        stopper.join(base.STOP_TIMEOUT)

@@ -1,8 +1,11 @@
 """The command line: bad input ends in one clear line and exit code 2."""
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -69,3 +72,89 @@ def test_unreadable_kubeconfig_is_named(tmp_path):
     assert result.stderr.strip() == (
         'zun-vk: configuration error: [kubernetes]kubeconfig: '
         '%s/missing-kubeconfig does not exist or is not a file' % tmp_path)
+
+
+def _children_of(pid):
+    children = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(entry))
+    return children
+
+
+def _wait_for(predicate, timeout, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT])
+def test_runs_with_nothing_reachable_and_stops_cleanly(tmp_path, sig):
+    kubeconfig = write(tmp_path, 'kubeconfig', '''
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: c
+          cluster: {server: "https://127.0.0.1:1"}
+        users:
+        - name: u
+          user: {token: t}
+        contexts:
+        - name: x
+          context: {cluster: c, user: u}
+        current-context: x
+        ''')
+    conf = write(tmp_path, 'zun-vk.conf', '''
+        [DEFAULT]
+        node_name = unreachable
+        [kubernetes]
+        kubeconfig = %s
+        [zun]
+        auth_type = password
+        auth_url = http://127.0.0.1:1/v3
+        username = u
+        password = p
+        project_name = p
+        user_domain_name = Default
+        project_domain_name = Default
+        [notifications]
+        enabled = true
+        [oslo_messaging_notifications]
+        transport_url = rabbit://guest:guest@127.0.0.1:1/
+        ''' % kubeconfig)
+    log = tmp_path / 'zun-vk.log'
+    with open(log, 'w') as out:
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'zun_vk.cmd.agent', '--config-file',
+             conf], stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    try:
+        # Both peers are named in clear errors while the service runs on.
+        assert _wait_for(lambda: (
+            'Kubernetes API at https://127.0.0.1:1' in log.read_text() and
+            'Zun API at' in log.read_text()), timeout=60), log.read_text()
+        assert proc.poll() is None
+        workers = _children_of(proc.pid)
+        assert len(workers) == 3, workers  # node, pods, notifications
+        started = time.monotonic()
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    print('stopped %.2f s after %s' % (took, sig.name))
+    assert proc.returncode == 0
+    assert took < 5, 'took %.1f s to stop' % took
+    assert not [p for p in workers if os.path.exists('/proc/%d' % p)]
+    assert 'Traceback' not in log.read_text()
