@@ -58,11 +58,14 @@ plugin_opts = [
     cfg.IntOpt('notification_retry',
                default=3,
                min=-1,
-               help='Connection attempts for one notification before it is '
-                    'dropped (oslo.messaging "retry"; 0 means one attempt, '
-                    '-1 means retry until the broker is back, holding the '
-                    'queue meanwhile). Sending happens in the background '
-                    'either way.'),
+               help='Broker connection retries for one notification '
+                    'before it is dropped (oslo.messaging "retry": 0 tries '
+                    'once, -1 retries until the broker is back while the '
+                    'queue holds what comes meanwhile, up to '
+                    'notification_queue_size, and delivers it in order '
+                    'afterwards). Sending happens in the background either '
+                    'way; this overrides [oslo_messaging_notifications]'
+                    'retry.'),
     cfg.BoolOpt('cleanup_failed_capsules',
                 default=True,
                 help='When creating a capsule fails after some of its '

@@ -82,6 +82,8 @@ class NotificationSender(object):
         self._busy = False
         self.dropped = 0
         self._dropped_unreported = 0
+        # Handed to the notifier (which logs and drops what it could not
+        # deliver after its retries) and not handed over.
         self.sent = 0
         self.failed = 0
 
@@ -96,6 +98,11 @@ class NotificationSender(object):
             self._queue.put_nowait((event_type, payload))
             return True
         except queue.Full:
+            full = True
+        except Exception:  # noqa: B902 - must never hurt the caller
+            LOG.exception('Could not queue notification %s', event_type)
+            return False
+        if full:
             self.dropped += 1
             self._dropped_unreported += 1
             if self._dropped_unreported == 1 or (
@@ -105,8 +112,6 @@ class NotificationSender(object):
                             '(%d dropped so far). zun-vk picks the change '
                             'up at its next poll.', self._queue_size,
                             event_type, self.dropped)
-        except Exception:  # noqa: B902 - must never hurt the caller
-            LOG.exception('Could not queue notification %s', event_type)
         return False
 
     def _ensure_thread(self):

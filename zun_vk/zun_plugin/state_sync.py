@@ -151,6 +151,8 @@ def observe(state, now=None):
     if status == 'restarting':
         return Observation(consts.RESTARTING, 'Restarting', code, started,
                            finished, error, False)
+    if status == 'stopped':  # podman's own word for exited
+        status = 'exited'
     if status in ('exited', 'removing', 'dead'):
         reason = error or ('OOMKilled' if state.get('OOMKilled') else None)
         if status == 'dead':

@@ -77,6 +77,8 @@ def test_parse_engine_time(text, expected):
      'Exited(127) 3 seconds ago (error)', 127, 'exec: "nope": not found'),
     (dict(exited(1), Status='removing'), consts.STOPPED,
      'Exited(1) 3 seconds ago', 1, None),
+    (dict(exited(1), Status='stopped'), consts.STOPPED,
+     'Exited(1) 3 seconds ago', 1, None),
     (dict(exited(2), Status='restarting', Restarting=True),
      consts.RESTARTING, 'Restarting', 2, None),
     (dict(running(), Status='paused', Paused=True), consts.PAUSED,
