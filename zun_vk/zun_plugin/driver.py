@@ -209,7 +209,9 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
             self._cleanup_failed_create(context, capsule)
             self._emit_after_save(capsule, 'capsule.create.error')
             raise
-        self._created(capsule if result is None else result)
+        # zun-compute's final save of the create task is on the object it
+        # passed in (the docker driver returns that same object).
+        self._created(capsule)
         return result
 
     @_never_raise
