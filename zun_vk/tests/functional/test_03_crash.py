@@ -17,7 +17,7 @@ def foreign_template(cluster, node, pod_uid):
                        'zun-vk/namespace': 'nowhere',
                        'zun-vk/pod-name': 'ghost',
                        'zun-vk/pod-uid': pod_uid}},
-        'spec': {'containers': [{'name': 'c', 'image': 'busybox',
+        'spec': {'containers': [{'name': 'sleeper', 'image': 'busybox',
                                  'command': ['sleep', '3600']}]},
     }
 
