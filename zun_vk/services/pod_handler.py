@@ -338,6 +338,9 @@ class PodHandler(object):
     def _create(self, pod):
         key = pod_client.pod_key(pod)
         now = rfc3339(utcnow())
+        # Problems are handled after the try block: oslo.log would append
+        # the active exception to every line logged inside it.
+        refusal = missing = None
         try:
             resolved = self._resolve_env(pod)
             request = to_capsule.pod_to_capsule(
@@ -345,29 +348,37 @@ class PodHandler(object):
                 node_name=self.conf.node_name, resolved_env=resolved,
                 defaults=self._defaults())
         except translate_errors.UnsupportedPod as exc:
-            LOG.warning('Pod %s cannot run on Zun: %s', key, exc)
-            self._patch_status(pod, to_status.refused_pod_status(
-                pod, 'UnsupportedPodSpec', str(exc), now=now))
-            self.events.record(pod, 'Warning', 'UnsupportedPodSpec',
-                               str(exc))
-            return None
+            refusal = exc
         except translate_errors.MissingReference as exc:
-            LOG.info('Pod %s waits for %s', key, exc)
+            missing = exc
+        if refusal is not None:
+            LOG.warning('Pod %s cannot run on Zun: %s', key, refusal)
+            self._patch_status(pod, to_status.refused_pod_status(
+                pod, 'UnsupportedPodSpec', str(refusal), now=now))
+            self.events.record(pod, 'Warning', 'UnsupportedPodSpec',
+                               str(refusal))
+            return None
+        if missing is not None:
+            LOG.info('Pod %s waits for %s', key, missing)
             self._patch_status(pod, to_status.pending_status(
-                pod, 'CreateContainerConfigError', str(exc), now=now))
-            self.events.record(pod, 'Warning', 'Failed', 'Error: %s' % exc)
+                pod, 'CreateContainerConfigError', str(missing), now=now))
+            self.events.record(pod, 'Warning', 'Failed',
+                               'Error: %s' % missing)
             return MISSING_REFERENCE_RETRY
         for warning in request.warnings:
             self.events.record(pod, 'Warning', 'IgnoredPodField', warning)
+        failure = None
         try:
             capsule = self.zun.create_capsule(request.template)
         except zun_client.ZunError as exc:
-            message = 'Zun could not create the capsule: %s' % exc
+            failure = exc
+        if failure is not None:
+            message = 'Zun could not create the capsule: %s' % failure
             self.events.record(pod, 'Warning', 'ProviderCreateFailed',
                                message)
             self._patch_status(pod, to_status.pending_status(
                 pod, 'ProviderCreateFailed', message, now=now))
-            raise
+            raise failure
         self.state.set_capsule(pod['metadata']['uid'], capsule)
         LOG.info('Pod %s: created capsule %s (%s)', key,
                  capsule.get('name'), capsule.get('uuid'))

@@ -76,25 +76,32 @@ class PodService(base.Worker):
             key = self.queue.get()
             if key is None:
                 return
+            failure = None
             try:
                 again = self.handler.sync(key)
                 retries.pop(key, None)
             except Exception as exc:  # noqa: B902 - never lose a pod
-                if self.stopping:
-                    return
-                failures = retries.get(key, 0)
-                retries[key] = failures + 1
-                again = min(max_delay, 0.5 * (2 ** failures))
-                level = (logging.WARNING if pod_handler.is_transient(exc)
-                         else logging.ERROR)
-                LOG.log(level, 'Pod %s: %s; retrying in %.1f s', key,
-                        pod_handler.describe_error(exc), again,
-                        exc_info=not pod_handler.is_transient(exc) and
-                        not isinstance(exc, zun_client.ZunError))
+                failure = exc
             finally:
                 self.queue.done(key)
+            if failure is not None:
+                if self.stopping:
+                    return
+                again = self._retry_delay(key, failure, retries, max_delay)
             if again is not None:
                 self.queue.add_after(key, again)
+
+    def _retry_delay(self, key, failure, retries, max_delay):
+        failures = retries.get(key, 0)
+        retries[key] = failures + 1
+        delay = min(max_delay, 0.5 * (2 ** failures))
+        transient = pod_handler.is_transient(failure)
+        expected = transient or isinstance(failure, zun_client.ZunError)
+        LOG.log(logging.WARNING if transient else logging.ERROR,
+                'Pod %s: %s; retrying in %.1f s', key,
+                pod_handler.describe_error(failure), delay,
+                exc_info=None if expected else failure)
+        return delay
 
     # pod watch ---------------------------------------------------------
 

@@ -5,6 +5,7 @@ import time
 
 from zun_vk.tests.functional import conftest
 from zun_vk.tests.functional import fixtures
+from zun_vk.translate import quantity
 
 NODE = conftest.NODE
 
@@ -44,11 +45,15 @@ def test_node_is_ready_with_labels_taint_address_and_capacity(
     expected = {'cpu': str(int(quotas['cpu'])),
                 'memory': '%dMi' % quotas['memory'],
                 'pods': str(quotas['containers'])}
-    fixtures.wait_for(
-        lambda: {k: read_node(kube).status.capacity[k]
-                 for k in expected} == expected,
-        timeout=60, description='node capacity %s' % expected)
-    assert read_node(kube).status.allocatable['pods'] == expected['pods']
+    wanted = {k: quantity.parse_quantity(v) for k, v in expected.items()}
+
+    def capacity(field):
+        values = getattr(read_node(kube).status, field)
+        # The API server canonicalises quantities (51200Mi becomes 50Gi).
+        return {k: quantity.parse_quantity(values[k]) for k in wanted}
+    fixtures.wait_for(lambda: capacity('capacity') == wanted, timeout=60,
+                      description='node capacity %s' % expected)
+    assert capacity('allocatable') == wanted
 
 
 def test_lease_is_owned_by_the_node_and_renewed(kube, ready_node):
