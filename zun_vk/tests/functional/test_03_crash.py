@@ -58,15 +58,24 @@ def test_sigkill_during_a_burst_leaves_no_duplicates_or_orphans(
     vk.kill()
     vk.start()
     survivors = sorted(set(names) - set(doomed))
+    seen = {}
 
     def settled():
         pods = {p.metadata.name: p for p in
                 kube.core.list_namespaced_pod(namespace).items}
+        seen['phases'] = {
+            name: (p.status.phase, p.status.reason,
+                   bool(p.metadata.deletion_timestamp))
+            for name, p in pods.items()}
         if sorted(pods) != survivors:
             return False
         return all(p.status.phase == 'Running' for p in pods.values())
-    fixtures.wait_for(settled, timeout=300, interval=2,
-                      description='surviving pods Running, deleted gone')
+    try:
+        fixtures.wait_for(settled, timeout=300, interval=2,
+                          description='surviving pods Running, deleted '
+                                      'gone')
+    except fixtures.TimeoutExpired:
+        raise AssertionError('pods not settled: %s' % seen.get('phases'))
     pods = {p.metadata.uid: p.metadata.name for p in
             kube.core.list_namespaced_pod(namespace).items}
 
