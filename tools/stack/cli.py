@@ -30,10 +30,11 @@ GRAPH = [
     ('mariadb', comp.MariaDB, []),
     ('rabbitmq', comp.RabbitMQ, []),
     ('neutron', comp.Neutron, []),
+    ('podman', comp.Podman, []),
     ('keystone', comp.Keystone, ['mariadb']),
     ('placement', comp.Placement, ['keystone']),
     ('zun-api', comp.ZunApi, ['keystone', 'rabbitmq', 'neutron']),
-    ('zun-compute', comp.ZunCompute, ['zun-api', 'placement']),
+    ('zun-compute', comp.ZunCompute, ['zun-api', 'placement', 'podman']),
     ('zun-vk', comp.ZunVK, ['zun-compute', 'kube-apiserver']),
 ]
 NAMES = [g[0] for g in GRAPH]
@@ -42,7 +43,7 @@ STOP_WAVES = [
     ['zun-vk'],
     ['zun-compute', 'zun-api', 'placement', 'neutron',
      'kube-controller-manager', 'kube-scheduler'],
-    ['keystone', 'kube-apiserver'],
+    ['keystone', 'kube-apiserver', 'podman'],
     ['etcd', 'rabbitmq', 'mariadb'],
 ]
 
@@ -103,8 +104,25 @@ def system_packages(ctx):
     _apt_install(ctx, need)
 
 
+def _repo_meta_hash():
+    h = hashlib.sha256(C.REPO_ROOT.encode())
+    for name in ('setup.cfg', 'setup.py', 'pyproject.toml'):
+        m = os.path.join(C.REPO_ROOT, name)
+        if os.path.exists(m):
+            with open(m, 'rb') as f:
+                h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+def _pbr_env():
+    # pbr reads the version from git; a copy without history has none.
+    env = dict(os.environ)
+    env.setdefault('PBR_VERSION', '0.1.0')
+    return env
+
+
 def _pip_into(ctx, venv, marker_name, marker_value, args, what,
-              before=None):
+              before=None, env=None):
     marker = os.path.join(venv, marker_name)
     try:
         with open(marker) as f:
@@ -117,13 +135,12 @@ def _pip_into(ctx, venv, marker_name, marker_value, args, what,
     if before:
         before()
     util.run([os.path.join(venv, 'bin', 'pip'), 'install', '-q',
-              '--disable-pip-version-check'] + args, log=log)
+              '--disable-pip-version-check'] + args, log=log, env=env)
     comp.write_file(marker, marker_value + '\n')
 
 
 def install(ctx, with_zun_vk):
     """Everything that is slow the first time and cached afterwards."""
-    system_packages(ctx)
     errors = []
     threads = []
 
@@ -163,30 +180,35 @@ def install(ctx, with_zun_vk):
     def zun_venv():
         venv('zun')
         # Built from a copy: a build leaves files behind in its source dir.
-        with tempfile.TemporaryDirectory() as tmp:
-            src = os.path.join(tmp, 'zun-test-driver')
-            _pip_into(ctx, ctx.venvs['zun'], '.zunvk-test-driver',
-                      util.tree_hash(C.TEST_DRIVER_DIR),
-                      ['--no-deps', '--force-reinstall', src],
-                      'the zun test driver into the zun virtualenv',
-                      before=lambda: shutil.copytree(
-                          C.TEST_DRIVER_DIR, src, ignore=shutil.
-                          ignore_patterns('__pycache__', 'build',
-                                          '*.egg-info')))
+        for marker, src_dir, what in (
+                ('.zunvk-test-driver', C.TEST_DRIVER_DIR,
+                 'the zun test driver'),
+                ('.zunvk-podman-network', C.PODMAN_NETWORK_DIR,
+                 'the podman network driver')):
+            with tempfile.TemporaryDirectory() as tmp:
+                src = os.path.join(tmp, os.path.basename(src_dir))
+                _pip_into(ctx, ctx.venvs['zun'], marker,
+                          util.tree_hash(src_dir),
+                          ['--no-deps', '--force-reinstall', src],
+                          '%s into the zun virtualenv' % what,
+                          before=lambda s=src_dir, d=src: shutil.copytree(
+                              s, d, ignore=shutil.ignore_patterns(
+                                  '__pycache__', 'build', '*.egg-info')))
+        # zun-vk itself, for its companion driver (entry point
+        # zun_vk_notifying), without dependencies: the plugin imports
+        # only Zun, oslo libraries and zun_vk.zun_plugin.
+        _pip_into(ctx, ctx.venvs['zun'], '.zunvk-plugin',
+                  _repo_meta_hash(), ['--no-deps', '-e', C.REPO_ROOT],
+                  'zun-vk (editable, no dependencies) into the zun '
+                  'virtualenv for its companion driver',
+                  env=_pbr_env())
 
     def zun_vk_venv():
         req = os.path.join(C.REPO_ROOT, 'requirements.txt')
         venvs.ensure(ctx.cache, 'zun-vk', [req],
                      log=ctx.log('pip-zun-vk'))
-        meta = [os.path.join(C.REPO_ROOT, f) for f in
-                ('setup.cfg', 'setup.py', 'pyproject.toml')]
-        h = hashlib.sha256(C.REPO_ROOT.encode())
-        for m in meta:
-            if os.path.exists(m):
-                with open(m, 'rb') as f:
-                    h.update(f.read())
         _pip_into(ctx, ctx.venvs['zun-vk'], '.zunvk-editable',
-                  h.hexdigest()[:16], ['--no-deps', '-e', C.REPO_ROOT],
+                  _repo_meta_hash(), ['--no-deps', '-e', C.REPO_ROOT],
                   'zun-vk (editable) into its virtualenv')
 
     job(build_kube)
@@ -281,6 +303,77 @@ def bring_up(ctx, names):
     return results
 
 
+def prepare_real_containers(ctx):
+    """Packages, podman config and images; None if containers run, else why."""
+    from . import podman
+    need = podman.missing_packages()
+    if need:
+        try:
+            _apt_install(ctx, need)
+        except StackError as e:
+            return 'installing %s failed: %s' % (' '.join(need), e)
+        need = [p for p in podman.missing_packages() if p != 'pciutils']
+        if need:
+            return 'still missing after apt-get: %s' % ' '.join(need)
+    try:
+        podman.write_config(ctx)
+        podman.build_images(ctx)
+    except (StackError, OSError, subprocess.SubprocessError) as e:
+        return 'building the local images failed: %s' % e
+    version = podman.cli(ctx, '--version', check=False).stdout.decode()
+    want = hashlib.sha256((version + podman.IMAGES_VERSION).encode()
+                          ).hexdigest()[:16]
+    if comp._marker_ok(ctx, 'podman-probe', want):
+        return None
+    why = podman.probe(ctx)
+    if why is None:
+        comp._set_marker(ctx, 'podman-probe', want)
+    return why
+
+
+def choose_mode(ctx, args):
+    """Decide and remember the driver mode and notifications."""
+    notifications = not args.no_notifications
+    if args.test_driver:
+        driver, why = C.MODE_TEST, 'asked for (--test-driver)'
+    else:
+        t0 = time.time()
+        problem = prepare_real_containers(ctx)
+        if problem is None:
+            driver = C.MODE_REAL
+            why = 'podman runs containers here'
+            info('real containers: podman works (checked in %.1fs)'
+                 % (time.time() - t0))
+        elif args.real_containers:
+            raise StackError('real containers asked for (--real-containers) '
+                             'but podman does not work here: %s' % problem)
+        else:
+            driver = C.MODE_TEST
+            why = 'podman does not work here: %s' % problem
+            info('real containers: not available (%s); using the test '
+                 'driver' % problem)
+    ctx.save_mode(driver, notifications, why)
+    return driver
+
+
+def mode_line(ctx):
+    mode = ctx.mode
+    if mode['driver'] == C.MODE_REAL:
+        from . import podman
+        what = ('real containers: Zun\'s docker driver on podman (%s)'
+                % podman.api_url(ctx))
+    else:
+        what = 'test driver (zunvk_test, nothing runs)'
+    return ('mode: %s, wrapped by %s; notifications %s (topic %s)%s' % (
+        what, C.PLUGIN_DRIVER, 'on' if mode['notifications'] else 'off',
+        C.NOTIFY_TOPIC, ' [%s]' % mode['why'] if mode['why'] else ''))
+
+
+def mode_names(ctx, names):
+    """The components of the stack's mode among names."""
+    return [n for n in names if n != 'podman' or ctx.real_containers]
+
+
 def cmd_up(ctx, args):
     t0 = time.time()
     ctx.makedirs()
@@ -290,10 +383,21 @@ def cmd_up(ctx, args):
              'yet, so zun-vk cannot be installed' % C.REPO_ROOT)
         with_zun_vk = False
     resolve(ctx)
+    system_packages(ctx)
+    driver = choose_mode(ctx, args)
+    if driver != C.MODE_REAL:
+        podman_svc = comp.Podman(ctx)
+        if podman_svc.pid():
+            # zun-compute goes back to the test driver: it must not find
+            # (or be found by) the engine.
+            comp.ZunCompute(ctx).stop()
+            podman_svc.stop()
     install(ctx, with_zun_vk)
     comp.write_zun_vk_conf(ctx)
-    names = [n for n in NAMES if n != 'zun-vk' or with_zun_vk]
+    names = mode_names(ctx, [n for n in NAMES
+                             if n != 'zun-vk' or with_zun_vk])
     bring_up(ctx, names)
+    info(mode_line(ctx))
     info('stack ready in %.1fs (state %s)' % (time.time() - t0, ctx.state))
     info('use it with: eval "$(%s env)"' % os.path.join(C.TOOLS_DIR,
                                                         'localstack'))
@@ -305,6 +409,7 @@ def cmd_install(ctx, args):
     ctx.makedirs()
     with_zun_vk = not args.no_zun_vk and zun_vk_installable()
     resolve(ctx)
+    system_packages(ctx)
     install(ctx, with_zun_vk)
     info('installed in %.1fs (caches in %s)' % (time.time() - t0, ctx.cache))
 
@@ -348,7 +453,7 @@ def cmd_status(ctx, args):
     resolve(ctx)
     any_down = False
     total_rss = 0
-    for name in NAMES:
+    for name in mode_names(ctx, NAMES):
         c = make(ctx, name)
         state, pid = c.status()
         if state == 'down' and c.shared:
@@ -372,6 +477,7 @@ def cmd_status(ctx, args):
     print('%-24s %-9s %-44s %-7s %dMB' % (
         'total', '', '(RSS of the processes this stack started)', '',
         total_rss // 1024))
+    print(mode_line(ctx))
     return 1 if any_down else 0
 
 
@@ -393,7 +499,18 @@ def cmd_env(ctx, args):
         'ZUN_VK_CONFIG': ctx.zun_vk_conf,
         'ZUN_VK_NODE': C.ZUN_VK_NODE,
         'ZUN_VK_STACK_DIR': ctx.state,
+        'ZUN_VK_STACK_DRIVER': ctx.mode['driver'],
+        'ZUN_VK_STACK_NOTIFICATIONS': ('true' if ctx.mode['notifications']
+                                       else 'false'),
+        'ZUN_VK_STACK_NOTIFY_TOPIC': C.NOTIFY_TOPIC,
+        'ZUN_VK_STACK_TRANSPORT_URL': ctx.transport_url,
+        'ZUN_VK_STACK_ZUN_HOST': C.zun_host(),
     }
+    if ctx.real_containers:
+        from . import podman
+        # The podman CLI then sees the stack's containers and images.
+        lines.update(podman.env(ctx))
+        lines['CONTAINER_HOST'] = podman.api_url(ctx)
     for k, v in lines.items():
         print('export %s=%s' % (k, shlex.quote(v)))
     print('export PATH=%s:"$PATH"' % shlex.quote(
@@ -436,12 +553,22 @@ def main(argv=None):
         description='A local stack of the real peers of zun-vk: etcd, '
                     'kube-apiserver, kube-scheduler, '
                     'kube-controller-manager, Keystone, Placement, a '
-                    'Neutron stand-in, zun-api, zun-compute (with a test '
-                    'driver) and zun-vk.')
+                    'Neutron stand-in, zun-api, zun-compute (Zun\'s docker '
+                    'driver on podman, or a test driver) and zun-vk.')
     sub = ap.add_subparsers(dest='cmd', required=True)
     p = sub.add_parser('up', help='install what is missing and start')
     p.add_argument('--no-zun-vk', action='store_true',
                    help='start everything except zun-vk itself')
+    which = p.add_mutually_exclusive_group()
+    which.add_argument('--test-driver', action='store_true',
+                       help='zun-compute with the test driver (nothing '
+                       'runs), even where podman works')
+    which.add_argument('--real-containers', action='store_true',
+                       help='zun-compute with Zun\'s docker driver on '
+                       'podman; fail if podman does not work here')
+    p.add_argument('--no-notifications', action='store_true',
+                   help='the companion plugin sends no notifications and '
+                   'zun-vk listens for none (it only polls)')
     p.set_defaults(fn=cmd_up)
     p = sub.add_parser('install', help='only install and build what `up` '
                        'needs (packages, kubernetes, virtualenvs)')

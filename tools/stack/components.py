@@ -518,7 +518,9 @@ class RabbitMQ(Component):
     def post_ready(self):
         marker = self.ctx.path('markers', 'rabbitmq')
         want = _fingerprint(C.RABBIT_USER, C.RABBIT_VHOST,
-                            self.ctx.secrets['rabbit_password'])
+                            self.ctx.secrets['rabbit_password'],
+                            C.RABBIT_POLICY, C.RABBIT_POLICY_PATTERN,
+                            C.RABBIT_POLICY_DEFINITION)
         if os.path.exists(marker):
             with open(marker) as f:
                 if f.read().strip() == want:
@@ -540,7 +542,21 @@ class RabbitMQ(Component):
             self._ctl('add_user', C.RABBIT_USER, pw)
         self._ctl('set_permissions', '-p', C.RABBIT_VHOST, C.RABBIT_USER,
                   '.*', '.*', '.*')
+        self.set_policy()
         write_file(marker, want + '\n')
+
+    def set_policy(self):
+        """Cap the notification queues nothing (or no one any more) drains.
+
+        The companion plugin's notifier declares and fills
+        <topic>.info although zun-vk listens through a pool queue of its
+        own; a stopped zun-vk leaves its pool queue behind. Both are
+        capped at 1000 messages (oldest dropped) and deleted after an
+        hour without consumers.
+        """
+        self._ctl('set_policy', '-p', C.RABBIT_VHOST, '--apply-to', 'queues',
+                  '--priority', '1', C.RABBIT_POLICY,
+                  C.RABBIT_POLICY_PATTERN, C.RABBIT_POLICY_DEFINITION)
 
     def drop_all(self):
         self._ctl('delete_vhost', C.RABBIT_VHOST, check=False)
@@ -735,6 +751,65 @@ class Neutron(Component):
         return status == 200
 
 
+class Podman(Component):
+    """`podman system service`: the Docker API for Zun's docker driver."""
+
+    name = 'podman'
+    port_key = False
+    ready_timeout = 30
+    stop_timeout = 20
+
+    @property
+    def address(self):
+        return 'Docker API on $STATE/podman/podman.sock'
+
+    def configure(self):
+        from . import podman
+        return _fingerprint(podman.write_config(self.ctx))
+
+    def pre_start(self):
+        from . import podman
+        try:
+            os.unlink(podman.socket_path(self.ctx))
+        except OSError:
+            pass
+
+    def command(self):
+        from . import podman
+        return ([podman.podman_bin(), 'system', 'service', '--time=0',
+                 podman.api_url(self.ctx)], podman.env(self.ctx), None)
+
+    def ready(self):
+        from . import podman
+        return podman.service_ready(self.ctx)
+
+    def up(self):
+        if self.pid() is None and os.path.exists(
+                os.path.join(self.ctx.path('podman'), 'containers.conf')):
+            # Left over from a service that died: nothing runs them.
+            self.remove_containers()
+        return super(Podman, self).up()
+
+    def remove_containers(self):
+        from . import podman
+        try:
+            n = podman.remove_all_containers(self.ctx)
+        except StackError as e:
+            info('podman: removing the stack\'s containers failed: %s' % e)
+            return 0
+        if n:
+            info('podman: removed %d container(s) of the stack' % n)
+        return n
+
+    def stop(self):
+        # The containers outlive the service (conmon keeps them): remove
+        # them first, through the CLI on the stack's own storage.
+        if os.path.exists(os.path.join(self.ctx.path('podman'),
+                                       'containers.conf')):
+            self.remove_containers()
+        return super(Podman, self).stop()
+
+
 def zun_conf_path(ctx):
     return ctx.path('zun', 'zun.conf')
 
@@ -746,22 +821,33 @@ def write_zun_conf(ctx):
     keystone_auth = {k: v for k, v in auth.items()
                      if k not in ('www_authenticate_uri', 'auth_version',
                                   'service_token_roles_required')}
-    text = ini({
-        'DEFAULT': {
-            'debug': True,
-            'use_stderr': True,
-            'host': C.ZUN_HOST,
-            'my_ip': C.HOST,
-            'state_path': os.path.join(d, 'state'),
-            'transport_url': ctx.transport_url,
-            'container_driver': 'zunvk_test',
-            'capsule_driver': 'zunvk_test',
-            'image_driver_list': 'docker',
-            'default_image_driver': 'docker',
-            'sync_container_state_interval': C.SYNC_INTERVAL,
-            'periodic_interval_max': 10,
-            'service_down_time': 60,
-        },
+    mode = ctx.mode
+    real = mode['driver'] == C.MODE_REAL
+    default = {
+        'debug': True,
+        'use_stderr': True,
+        # [DEFAULT] host is left unset: the hostname, which Zun's docker
+        # driver needs (it must equal the engine's info.Name).
+        'my_ip': C.HOST,
+        'state_path': os.path.join(d, 'state'),
+        'transport_url': ctx.transport_url,
+        # The companion plugin wraps the driver that runs the capsules.
+        'container_driver': C.PLUGIN_DRIVER,
+        'capsule_driver': C.PLUGIN_DRIVER,
+        'image_driver_list': 'docker',
+        'default_image_driver': 'docker',
+        'sync_container_state_interval': C.SYNC_INTERVAL,
+        'periodic_interval_max': 10,
+        'service_down_time': 60,
+    }
+    if real:
+        from . import podman
+        default.update({
+            'sandbox_image': podman.SANDBOX_REF,
+            'sandbox_image_driver': 'docker',
+        })
+    sections = {
+        'DEFAULT': default,
         'api': {'host_ip': C.HOST, 'port': C.PORTS['zun-api'],
                 'workers': 1, 'api_paste_config': paste},
         'database': {'connection': ctx.db_url('zun'), 'max_retries': -1},
@@ -781,7 +867,26 @@ def write_zun_conf(ctx):
         'zunvk_test_driver': {'state_dir': os.path.join(d, 'test-driver')},
         'oslo_policy': {'enforce_new_defaults': True,
                         'enforce_scope': False},
-    })
+        'oslo_messaging_notifications': {
+            'driver': 'messagingv2',
+            'transport_url': ctx.transport_url,
+            'topics': C.NOTIFY_TOPIC,
+        },
+        'zun_vk_plugin': {
+            'wrapped_driver': C.DRIVER_NAMES[mode['driver']],
+            'notifications_enabled': mode['notifications'],
+            'notification_topics': C.NOTIFY_TOPIC,
+        },
+    }
+    if real:
+        from . import podman
+        sections['docker'] = {
+            'api_url': podman.api_url(ctx),
+            'docker_remote_api_version': podman.API_VERSION,
+            'default_timeout': 120,
+        }
+        sections['network'] = {'driver': 'zunvk_podman'}
+    text = ini(sections)
     write_file(zun_conf_path(ctx), text, 0o600)
     for sub in ('state', 'lock', 'test-driver'):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
@@ -825,28 +930,59 @@ class ZunCompute(Component):
 
     @property
     def address(self):
-        return 'host=%s (RPC on vhost %s)' % (C.ZUN_HOST, C.RABBIT_VHOST)
+        mode = self.ctx.mode
+        return 'host=%s, %s' % (
+            C.zun_host(), 'docker on podman' if mode['driver'] ==
+            C.MODE_REAL else 'test driver')
 
     def configure(self):
-        # A changed test driver is reinstalled by `up`: restart to load it.
+        # A changed driver or plugin is reinstalled by `up` (the plugin is
+        # an editable install): restart to load it.
         return _fingerprint(write_zun_conf(self.ctx),
-                            util.tree_hash(C.TEST_DRIVER_DIR))
+                            util.tree_hash(C.TEST_DRIVER_DIR),
+                            util.tree_hash(C.PODMAN_NETWORK_DIR),
+                            util.tree_hash(C.PLUGIN_DIR))
 
     def pre_start(self):
         zun_db_upgrade(self.ctx)
+        self._forget_other_hosts()
+
+    def _forget_other_hosts(self):
+        """Drop compute services and nodes of other host names.
+
+        Older stacks ran zun-compute as host "localstack"; a stale row
+        would let the scheduler pick a host nobody serves.
+        """
+        db = C.DB_NAMES['zun']
+        host = C.zun_host()
+        MariaDB(self.ctx).sql([
+            "DELETE FROM `%s`.pci_device WHERE compute_node_uuid IN "
+            "(SELECT uuid FROM `%s`.compute_node WHERE hostname <> '%s');"
+            % (db, db, host),
+            "DELETE FROM `%s`.compute_node WHERE hostname <> '%s';"
+            % (db, host),
+            "DELETE FROM `%s`.zun_service WHERE `binary` = 'zun-compute' "
+            "AND host <> '%s';" % (db, host)])
 
     def command(self):
+        env = {'ZUN_VK_TEST_DRIVER_STATE_DIR':
+               self.ctx.path('zun', 'test-driver')}
+        if not shutil.which('lspci'):
+            # The inventory task shells out to lspci (pciutils); without
+            # it the compute node is never created.
+            standin = self.ctx.path('zun', 'bin', 'lspci')
+            write_file(standin, '#!/bin/sh\nexit 0\n', 0o755)
+            env['PATH'] = '%s:%s' % (os.path.dirname(standin),
+                                     os.environ.get('PATH', '/usr/bin:/bin'))
         return ([_venv_bin(self.ctx, 'zun', 'zun-compute'),
-                 '--config-file', zun_conf_path(self.ctx)],
-                {'ZUN_VK_TEST_DRIVER_STATE_DIR':
-                 self.ctx.path('zun', 'test-driver')}, None)
+                 '--config-file', zun_conf_path(self.ctx)], env, None)
 
     def _last_seen_up(self):
         out = MariaDB(self.ctx).sql([
             "SET time_zone = '+00:00';",
             "SELECT UNIX_TIMESTAMP(last_seen_up) FROM `%s`.zun_service "
             "WHERE host = '%s' AND `binary` = 'zun-compute';"
-            % (C.DB_NAMES['zun'], C.ZUN_HOST)]).split()
+            % (C.DB_NAMES['zun'], C.zun_host())]).split()
         return float(out[-1]) if out and out[-1] != 'NULL' else 0.0
 
     def ready(self):
@@ -859,7 +995,8 @@ class ZunCompute(Component):
         if self._last_seen_up() < int(started) - 1:
             return False
         from . import keystone_setup
-        return keystone_setup.resource_provider_exists(self.ctx, C.ZUN_HOST)
+        return keystone_setup.resource_provider_exists(self.ctx,
+                                                       C.zun_host())
 
 
 def _proc_start_epoch(pid):
@@ -915,6 +1052,8 @@ def write_zun_vk_conf(ctx):
                  'orphan_grace_period': 30},
         'oslo_messaging_notifications': {
             'transport_url': ctx.transport_url},
-        'notifications': {'enabled': False},
+        'notifications': {'enabled': ctx.mode['notifications'],
+                          'topics': C.NOTIFY_TOPIC,
+                          'exchange': C.NOTIFY_EXCHANGE},
     })
     return write_file(ctx.zun_vk_conf, text, 0o600)

@@ -3,11 +3,15 @@
 import json
 import os
 import secrets
+import socket
 
 TOOLS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(TOOLS_DIR)
 STACK_DIR = os.path.join(TOOLS_DIR, 'stack')
 TEST_DRIVER_DIR = os.path.join(TOOLS_DIR, 'zun-test-driver')
+PODMAN_NETWORK_DIR = os.path.join(TOOLS_DIR, 'zun-podman-network')
+# zun-vk's companion driver, installed (editable) into the zun virtualenv.
+PLUGIN_DIR = os.path.join(REPO_ROOT, 'zun_vk', 'zun_plugin')
 
 HOST = '127.0.0.1'
 PORTS = {
@@ -37,10 +41,33 @@ DB_NAMES = {'keystone': 'zunvkstack_keystone',
             'zun': 'zunvkstack_zun'}
 RABBIT_USER = 'zunvkstack'
 RABBIT_VHOST = 'zun-vk-stack'
-ZUN_HOST = 'localstack'          # [DEFAULT] host of zun-compute
+# Driver modes of zun-compute (both wrapped by the companion plugin).
+MODE_TEST = 'test'              # tools/zun-test-driver, nothing runs
+MODE_REAL = 'real'              # Zun's docker driver on podman
+DRIVER_NAMES = {MODE_TEST: 'zunvk_test', MODE_REAL: 'docker'}
+PLUGIN_DRIVER = 'zun_vk_notifying'
+# Notifications from the companion plugin to zun-vk.
+NOTIFY_TOPIC = 'zun_vk_stack'
+NOTIFY_EXCHANGE = 'zun'
+# A notifier fills <topic>.info even when the only consumer listens
+# through a pool (zun-vk's queue "zun-vk-<node>"), and pool queues of
+# test nodes outlive their zun-vk: cap both kinds on the stack's vhost.
+RABBIT_POLICY = 'zun-vk-cap'
+RABBIT_POLICY_PATTERN = r'^(zun_vk_stack\.|zun-vk-)'
+RABBIT_POLICY_DEFINITION = ('{"max-length":1000,"overflow":"drop-head",'
+                            '"expires":3600000}')
 ZUN_VK_NODE = 'zun-vk-local'
 ZUN_API_VERSION = '1.40'
 SYNC_INTERVAL = 3               # zun.conf sync_container_state_interval
+
+
+def zun_host():
+    """zun-compute's host: [DEFAULT] host is left unset, so the hostname.
+
+    Zun's docker driver needs it to equal the engine's info.Name (the
+    machine's hostname), or the compute node is never reported.
+    """
+    return socket.gethostname()
 
 
 class Context(object):
@@ -59,6 +86,40 @@ class Context(object):
         self.kube_bin = None    # set once kubernetes is built
         self.venvs = {}         # name -> path
         self._secrets = None
+
+    # -- the mode `up` chose, remembered for env/status/start-component --
+
+    @property
+    def mode_file(self):
+        return os.path.join(self.state, 'mode.json')
+
+    @property
+    def mode(self):
+        """{'driver': MODE_TEST|MODE_REAL, 'notifications': bool}."""
+        data = {}
+        try:
+            with open(self.mode_file) as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            pass
+        driver = data.get('driver')
+        if driver not in DRIVER_NAMES:
+            driver = MODE_TEST
+        return {'driver': driver,
+                'notifications': bool(data.get('notifications', True)),
+                'why': data.get('why', '')}
+
+    def save_mode(self, driver, notifications, why=''):
+        os.makedirs(self.state, exist_ok=True)
+        tmp = self.mode_file + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump({'driver': driver, 'notifications': notifications,
+                       'why': why}, f, indent=1)
+        os.replace(tmp, self.mode_file)
+
+    @property
+    def real_containers(self):
+        return self.mode['driver'] == MODE_REAL
 
     def path(self, *parts):
         return os.path.join(self.state, *parts)

@@ -240,11 +240,16 @@ class TestDriver(driver.BaseDriver, driver.ContainerDriver,
             if c.status != consts.STOPPED or c.status_detail != detail:
                 self._set(c, consts.STOPPED, detail)
                 c.save(context)
-        if code == 0:
-            self._set(capsule, consts.STOPPED, detail)
-        else:
-            self._set(capsule, consts.ERROR, detail,
-                      reason='Container exited with code %d' % code)
+        # As the companion plugin (zun_vk.zun_plugin.state_sync) records
+        # it with real containers: an exit code is not a Zun failure, the
+        # capsule is Stopped and the reason names the first container
+        # that exited non-zero.
+        reason = None
+        if code != 0:
+            names = [c.name for c in capsule.containers or []]
+            reason = 'Container %s exited with code %d' % (
+                names[0] if names else 'unknown', code)
+        self._set(capsule, consts.STOPPED, detail, reason=reason)
         capsule.save(context)
         rec.update(phase='exited', exit_code=code, finished_at=time.time())
         STATE.put(capsule.uuid, rec)

@@ -116,6 +116,16 @@ def ensure_stack():
     return stack_info()
 
 
+def stack_driver(stack=None):
+    """'real' when zun-compute runs real containers (podman), else 'test'."""
+    stack = stack or stack_info()
+    return stack.env.get('ZUN_VK_STACK_DRIVER', 'test')
+
+
+def real_containers(stack=None):
+    return stack_driver(stack) == 'real'
+
+
 def stop_component(name):
     """Stop one stack component (e.g. 'zun-api') until start_component."""
     _localstack('stop-component', name)
@@ -356,3 +366,161 @@ class ZunVK(object):
         if self._log:
             self._log.close()
             self._log = None
+
+
+def start_zun_vk(stack, node, log_dir, overrides=None, kube=None,
+                 timeout=120):
+    """A zun-vk of its own for node, started and waited for until Ready.
+
+    overrides: {'group': {'option': value}} on top of the stack's
+    zun-vk.conf (node_name is set to node).
+    """
+    merged = {'DEFAULT': {'node_name': node, 'debug': 'true'}}
+    for group, values in (overrides or {}).items():
+        merged.setdefault(group, {}).update(values)
+    os.makedirs(str(log_dir), exist_ok=True)
+    process = ZunVK([stack.zun_vk_conf],
+                    log_file=os.path.join(str(log_dir), node + '.log'),
+                    overrides=merged)
+    process.start()
+    if kube is not None:
+        try:
+            wait_for(lambda: node_condition(kube, node, 'Ready') == 'True',
+                     timeout=timeout, description='node %s Ready' % node)
+        except Exception:
+            process.close()
+            raise
+    return process
+
+
+def node_condition(kube, node, kind='Ready'):
+    """The status of one condition of a node, or None."""
+    try:
+        obj = kube.core.read_node(node)
+    except Exception:  # noqa: B902 - not registered (yet)
+        return None
+    for cond in obj.status.conditions or []:
+        if cond.type == kind:
+            return cond.status
+    return None
+
+
+def delete_node(kube, node):
+    try:
+        kube.core.delete_node(node)
+    except Exception:  # noqa: B902 - gone already
+        pass
+
+
+def pod_body_for(node, name, containers, labels=None,
+                 restart_policy='Never', **spec):
+    """A Pod for node (nodeSelector and the virtual-kubelet toleration)."""
+    body_spec = {
+        'nodeSelector': {'kubernetes.io/hostname': node},
+        'tolerations': [{'key': 'virtual-kubelet.io/provider',
+                         'operator': 'Exists', 'effect': 'NoSchedule'}],
+        'restartPolicy': restart_policy,
+        'containers': containers,
+    }
+    body_spec.update(spec)
+    return {'apiVersion': 'v1', 'kind': 'Pod',
+            'metadata': {'name': name, 'labels': labels or {}},
+            'spec': body_spec}
+
+
+def capsule_of_pod(zun, pod_uid):
+    """The capsule (list view) labelled with pod_uid, or None."""
+    for capsule in list_capsules(zun):
+        if (capsule.get('labels') or {}).get('zun-vk/pod-uid') == pod_uid:
+            return capsule
+    return None
+
+
+# ---------------------------------------------------------------------------
+# the message broker (the machine's RabbitMQ, shared)
+
+
+def rabbitmqctl(*args, timeout=120):
+    return subprocess.run(['rabbitmqctl', '-q'] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout)
+
+
+def broker_answers(vhost='zun-vk-stack'):
+    """True when RabbitMQ runs its application and serves the vhost."""
+    import socket
+
+    try:
+        with socket.create_connection(('127.0.0.1', 5672), timeout=2):
+            pass
+    except OSError:
+        return False
+    try:
+        p = rabbitmqctl('list_queues', '-p', vhost, 'name', timeout=30)
+    except subprocess.TimeoutExpired:
+        return False
+    return p.returncode == 0
+
+
+def queue_consumers(vhost='zun-vk-stack'):
+    """{queue name: consumer count} on the vhost ({} if unanswered)."""
+    try:
+        p = rabbitmqctl('list_queues', '-p', vhost, 'name', 'consumers',
+                        timeout=30)
+    except subprocess.TimeoutExpired:
+        return {}
+    out = {}
+    for line in p.stdout.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+def notification_publisher(stack, topic=None, exchange='zun',
+                           publisher_id='zun-compute.functional-test'):
+    """A plain oslo.messaging Notifier on the stack's broker and exchange."""
+    from oslo_config import cfg
+    import oslo_messaging
+
+    url = stack.env['ZUN_VK_STACK_TRANSPORT_URL']
+    topic = topic or stack.env.get('ZUN_VK_STACK_NOTIFY_TOPIC',
+                                   'zun_vk_stack')
+    conf = cfg.ConfigOpts()
+    conf([], project='zun-vk-functional', default_config_files=[])
+    # The transport registers control_exchange (its default exchange)
+    # and reads it when made: register, set, then make the real one.
+    oslo_messaging.get_notification_transport(conf, url=url).cleanup()
+    conf.set_override('control_exchange', exchange)
+    transport = oslo_messaging.get_notification_transport(conf, url=url)
+    return oslo_messaging.Notifier(transport, publisher_id=publisher_id,
+                                   driver='messagingv2', topics=[topic],
+                                   retry=3)
+
+
+# ---------------------------------------------------------------------------
+# podman (when the stack runs real containers)
+
+
+def podman(*args, stack=None, timeout=120):
+    """The podman CLI on the stack's containers; a CompletedProcess."""
+    stack = stack or stack_info()
+    env = dict(os.environ)
+    for key in ('CONTAINERS_CONF', 'CONTAINERS_STORAGE_CONF',
+                'CONTAINER_HOST'):
+        if key in stack.env:
+            env[key] = stack.env[key]
+        else:
+            env.pop(key, None)
+    return subprocess.run(['podman'] + list(args), env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout)
+
+
+def podman_container_names(stack=None):
+    """Names of every container podman has for the stack (running or not)."""
+    p = podman('ps', '-a', '--format', '{{.Names}}', stack=stack)
+    if p.returncode != 0:
+        raise RuntimeError('podman ps failed: %s'
+                           % p.stderr.decode(errors='replace'))
+    return set(p.stdout.decode().split())
