@@ -1,6 +1,8 @@
 """tools/localstack: a local stack of the real peers zun-vk talks to."""
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import os
 import shlex
@@ -535,6 +537,10 @@ def cmd_start_component(ctx, args):
 
 def cmd_clean(ctx, args):
     stop_all(ctx, NAMES)
+    if os.path.exists(ctx.path('podman', 'containers.conf')):
+        from . import podman
+        podman.remove_all_containers(ctx)
+        podman.remove_networks(ctx)
     db = comp.MariaDB(ctx)
     if db.ready():
         db.drop_all()
@@ -545,6 +551,18 @@ def cmd_clean(ctx, args):
         shutil.rmtree(ctx.state)
     info('removed %s, the stack\'s databases and RabbitMQ vhost '
          '(caches in %s kept)' % (ctx.state, ctx.cache))
+
+
+@contextlib.contextmanager
+def _exclusive(ctx):
+    ctx.makedirs()
+    with open(os.path.join(ctx.run_dir, 'localstack.lock'), 'w') as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            info('waiting for another localstack command to finish')
+            fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 def main(argv=None):
@@ -593,7 +611,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     ctx = C.Context()
     try:
-        return args.fn(ctx, args) or 0
+        if args.cmd in ('env', 'status'):
+            return args.fn(ctx, args) or 0
+        # One changing command at a time (a test fixture may run `up`
+        # while someone else does): two would start everything twice.
+        with _exclusive(ctx):
+            return args.fn(ctx, args) or 0
     except StackError as e:
         sys.stderr.write('localstack: ERROR: %s\n' % e)
         return 1

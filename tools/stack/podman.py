@@ -260,6 +260,19 @@ def remove_all_containers(ctx):
     return len(ids)
 
 
+def remove_networks(ctx):
+    """Remove the stack's podman networks (and so their host bridges).
+
+    A bridge left on the host keeps its subnet "in use": a new network
+    with the Neutron stand-in's subnet could not be made afterwards.
+    """
+    p = cli(ctx, 'network', 'ls', '--format', '{{.Name}}', check=False)
+    names = [n for n in p.stdout.decode().split() if n != 'podman']
+    for name in names:
+        cli(ctx, 'network', 'rm', '-f', name, check=False)
+    return names
+
+
 def ps(ctx):
     p = cli(ctx, 'ps', '-a', '--format', '{{.ID}} {{.Names}} {{.Status}}',
             check=False)

@@ -3,8 +3,10 @@
 Nothing here is a pytest fixture itself: conftest.py builds its fixtures
 from these. The stack (etcd, kube-apiserver, kube-scheduler,
 kube-controller-manager, Keystone, Placement, a Neutron stand-in, zun-api
-and zun-compute with the test driver) is started once by ensure_stack()
-and left running for later runs; `tools/localstack down` stops it.
+and zun-compute with zun-vk's companion driver around Zun's docker
+driver on podman, or around the test driver: see stack_driver()) is
+started once by ensure_stack() and left running for later runs;
+`tools/localstack down` stops it.
 """
 
 import collections
