@@ -510,9 +510,10 @@ def cmd_env(ctx, args):
     }
     if ctx.real_containers:
         from . import podman
-        # The podman CLI then sees the stack's containers and images.
+        # The podman CLI then works on the stack's storage: it sees the
+        # stack's containers and images, also while the service is down.
         lines.update(podman.env(ctx))
-        lines['CONTAINER_HOST'] = podman.api_url(ctx)
+        lines['ZUN_VK_STACK_PODMAN_SOCKET'] = podman.socket_path(ctx)
     for k, v in lines.items():
         print('export %s=%s' % (k, shlex.quote(v)))
     print('export PATH=%s:"$PATH"' % shlex.quote(

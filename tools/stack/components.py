@@ -67,6 +67,8 @@ class Component(object):
     stop_timeout = 30
     # May be the machine's own service, reused when reachable.
     shared = False
+    # Variables of the caller's environment the process must not see.
+    unset_env = ()
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -136,7 +138,8 @@ class Component(object):
     def start(self, fingerprint=''):
         argv, env, cwd = self.command()
         full_env = dict(os.environ)
-        for k in ('PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV'):
+        for k in ('PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV') + tuple(
+                self.unset_env):
             full_env.pop(k, None)
         full_env.update(env or {})
         os.makedirs(self.ctx.log_dir, exist_ok=True)
@@ -758,6 +761,8 @@ class Podman(Component):
     port_key = False
     ready_timeout = 30
     stop_timeout = 20
+    # With these podman would be a client of another service.
+    unset_env = ('CONTAINER_HOST', 'CONTAINER_CONNECTION')
 
     @property
     def address(self):

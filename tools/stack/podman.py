@@ -112,6 +112,7 @@ def cli(ctx, *args, check=True, timeout=120):
     """Run the podman CLI on the stack's storage (not through the API)."""
     full = dict(os.environ)
     full.pop('CONTAINER_HOST', None)
+    full.pop('CONTAINER_CONNECTION', None)
     full.update(env(ctx))
     try:
         p = subprocess.run([podman_bin()] + list(args), env=full,
@@ -253,10 +254,21 @@ def service_ready(ctx):
 
 def remove_all_containers(ctx):
     """Remove every container of the stack's storage; how many there were."""
-    p = cli(ctx, 'ps', '-aq', check=False)
-    ids = p.stdout.decode().split()
-    if ids:
-        cli(ctx, 'rm', '-f', '-t', '2', *ids, check=False, timeout=180)
+    def listed():
+        return cli(ctx, 'ps', '-aq', check=False).stdout.decode().split()
+    ids = listed()
+    left = ids
+    # A capsule's sandbox cannot go before the containers that share its
+    # namespaces: go round again for what a pass left.
+    for _ in range(3):
+        if not left:
+            break
+        cli(ctx, 'rm', '--all', '--force', '--time', '2', check=False,
+            timeout=180)
+        left = listed()
+    if left:
+        info('podman: %d container(s) could not be removed: %s'
+             % (len(left), ' '.join(left)))
     return len(ids)
 
 
