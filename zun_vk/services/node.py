@@ -194,20 +194,25 @@ class NodeService(base.Worker):
                 backoff.succeeded()
                 delay = conf.node.lease_renew_interval
             except Exception as exc:  # noqa: B902 - keep the heartbeat alive
+                failure = exc
+            else:
+                failure = None
+            if failure is not None:
+                # Logged outside the handler: oslo.log would append the
+                # active exception to the line.
                 if self.stopping:
                     return
-                status_code = getattr(exc, 'status', None)
-                if status_code == 404:
-                    # The Node was deleted under us: register it again.
+                status_code = getattr(failure, 'status', None)
+                if status_code == 404 or kube is None or status_code is None:
+                    # Node deleted under us, or never reached: register
+                    # again once the API answers.
                     registered = False
                 delay = backoff.failed()
                 where = kube.host if kube else (
                     conf.kubernetes.kubeconfig or 'in-cluster configuration')
                 LOG.error('Node heartbeat to the Kubernetes API at %s '
                           'failed (retrying in %d s): %s', where, delay,
-                          ' '.join(str(exc).split())[:500])
-                if kube is None or status_code is None:
-                    registered = False
+                          ' '.join(str(failure).split())[:500])
             if not self.sleep(delay):
                 return
 

@@ -34,16 +34,40 @@ class PodService(base.Worker):
 
     def start(self):
         super().start()
-        conf = self.conf
         self.queue = workqueue.KeyedQueue()
-        self.kube = kube_client.KubeAPI(conf)
+        self.synced = threading.Event()
+        self.spawn('connect', self._connect)
+
+    def _connect(self):
+        """Build the clients, then the threads that use them.
+
+        An unusable in-cluster configuration or kubeconfig is retried
+        like an unreachable API: the daemon keeps running and says why.
+        """
+        conf = self.conf
+        backoff = base.Backoff(1, 30)
+        while not self.stopping:
+            try:
+                self.kube = kube_client.KubeAPI(conf)
+                break
+            except Exception as exc:  # noqa: B902 - retried below
+                error = exc
+            delay = backoff.failed()
+            LOG.error('Cannot set up the Kubernetes client from %s '
+                      '(retrying in %d s): %s',
+                      conf.kubernetes.kubeconfig or
+                      'the in-cluster configuration', delay,
+                      pod_handler.describe_error(error))
+            if not self.sleep(delay):
+                return
+        if self.stopping:
+            return
         self.zun = zun_client.ZunAPI(conf)
         self.pods = pod_client.PodClient(self.kube, conf.node_name)
         self.events = pod_client.EventRecorder(self.kube, conf.node_name)
         self.state = pod_handler.NodeState()
         self.handler = pod_handler.PodHandler(
             conf, self.state, self.pods, self.zun, self.events)
-        self.synced = threading.Event()
         for index in range(conf.sync.pod_workers):
             self.spawn('worker-%d' % index, self._work)
         self.spawn('watch', self._watch_loop)
@@ -135,16 +159,20 @@ class PodService(base.Worker):
                     if self.stopping or time.monotonic() >= next_relist:
                         break
                 backoff.succeeded()
+                failure = None
             except pod_client.Gone:
+                failure = None
                 LOG.info('Pod watch expired (410 Gone); listing again')
                 resource_version = None
             except Exception as exc:  # noqa: B902 - the watch never dies
+                failure = exc
+            if failure is not None:
                 if self.stopping:
                     return
                 delay = backoff.failed()
                 LOG.error('Pod watch on the Kubernetes API at %s failed '
                           '(retrying in %d s): %s', self.kube.host, delay,
-                          pod_handler.describe_error(exc))
+                          pod_handler.describe_error(failure))
                 resource_version = None
                 if not self.sleep(delay):
                     return
@@ -163,14 +191,19 @@ class PodService(base.Worker):
         if not self._wait_synced():
             return
         while not self.stopping:
+            failure = None
             try:
                 self._poll_once()
+            except zun_client.ZunError as exc:
+                failure = exc
+            if failure is None:
                 backoff.succeeded()
                 delay = interval
-            except zun_client.ZunError as exc:
+            else:
                 delay = backoff.failed()
                 LOG.error('Polling capsules at %s failed (retrying in %d '
-                          's): %s', self.zun.describe_endpoint(), delay, exc)
+                          's): %s', self.zun.describe_endpoint(), delay,
+                          failure)
             if not self.sleep(delay):
                 return
 
@@ -187,11 +220,14 @@ class PodService(base.Worker):
             return
         interval = self.conf.sync.reconcile_interval
         while not self.stopping:
+            failure = None
             try:
                 self._reconcile()
             except Exception as exc:  # noqa: B902 - try again next time
+                failure = exc
+            if failure is not None:
                 LOG.error('Reconcile failed: %s',
-                          pod_handler.describe_error(exc))
+                          pod_handler.describe_error(failure))
             if not self.sleep(interval):
                 return
 

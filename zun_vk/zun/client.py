@@ -8,6 +8,7 @@ import threading
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
 from oslo_log import log as logging
 from zunclient import api_versions
 from zunclient.common.apiclient import exceptions as zun_exc
@@ -120,8 +121,15 @@ class ZunAPI(object):
             raise error from exc
 
     def describe_endpoint(self):
-        return self.endpoint or 'the %r endpoint of the Keystone catalog ' \
-            'at %s' % (self._conf.zun.service_type, self._conf.zun.auth_url)
+        if self.endpoint:
+            return self.endpoint
+        try:
+            # Registered only once an auth plugin is loaded.
+            auth_url = self._conf.zun.auth_url
+        except cfg.NoSuchOptError:
+            auth_url = None
+        return 'the %r endpoint of the Keystone catalog at %s' % (
+            self._conf.zun.service_type, auth_url or '(no [zun]auth_url)')
 
     def project_id(self):
         def get(client):

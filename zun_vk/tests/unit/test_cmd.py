@@ -159,3 +159,36 @@ def test_runs_with_nothing_reachable_and_stops_cleanly(tmp_path, sig):
     assert took < 15, 'took %.1f s to stop' % took
     assert not [p for p in workers if os.path.exists('/proc/%d' % p)]
     assert 'Traceback' not in log.read_text()
+
+
+def test_generated_sample_starts_and_stops(tmp_path):
+    sample = tmp_path / 'zun-vk.conf.sample'
+    subprocess.run(
+        [sys.executable, '-m', 'oslo_config.generator', '--config-file',
+         os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
+                      'zun-vk', 'zun-vk-config-generator.conf'),
+         '--output-file', str(sample)], check=True, timeout=120)
+    text = sample.read_text()
+    for group in ('[DEFAULT]', '[node]', '[kubernetes]', '[zun]', '[sync]',
+                  '[notifications]', '[oslo_messaging_notifications]'):
+        assert group in text
+    log = tmp_path / 'zun-vk.log'
+    with open(log, 'w') as out:
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'zun_vk.cmd.agent', '--config-file',
+             str(sample)], stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    try:
+        assert _wait_for(lambda: (
+            'Cannot set up the Kubernetes client' in log.read_text() and
+            '[zun]auth_type is not set' in log.read_text()),
+            timeout=60), log.read_text()
+        workers = _children_of(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert not [p for p in workers if os.path.exists('/proc/%d' % p)]
+    assert 'Traceback' not in log.read_text()
