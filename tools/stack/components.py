@@ -1025,6 +1025,15 @@ class ZunVK(Component):
     def address(self):
         return 'node %s' % C.ZUN_VK_NODE
 
+    def configure(self):
+        # zun-vk.conf is written by `up` before this: restart on a change
+        # (notifications turned on or off, for example).
+        try:
+            with open(self.ctx.zun_vk_conf) as f:
+                return _fingerprint(f.read())
+        except OSError:
+            return ''
+
     def command(self):
         return ([_venv_bin(self.ctx, 'zun-vk', 'zun-vk'),
                  '--config-file', self.ctx.zun_vk_conf], {}, None)
@@ -1036,9 +1045,23 @@ class ZunVK(Component):
                                    '/api/v1/nodes/' + C.ZUN_VK_NODE)
         if status != 200:
             return False
+        started = getattr(self, 'started_at', None)
         for cond in body.get('status', {}).get('conditions', []):
             if cond.get('type') == 'Ready':
-                return cond.get('status') == 'True'
+                if cond.get('status') != 'True':
+                    return False
+                if started is None:
+                    return True
+                # The node object outlives a zun-vk: only a heartbeat of
+                # the process just started counts.
+                import calendar
+                try:
+                    beat = calendar.timegm(time.strptime(
+                        cond.get('lastHeartbeatTime') or '',
+                        '%Y-%m-%dT%H:%M:%SZ'))
+                except ValueError:
+                    return False
+                return beat >= int(started) - 1
         return False
 
 
