@@ -401,6 +401,11 @@ class PodHandler(object):
             pod, capsule, node_ip=self.conf.node.internal_ip,
             now=rfc3339(utcnow()))
         old = pod.get('status') or {}
+        if (status.get('phase') == 'Pending' and pod_started(pod) and
+                capsule.get('status') == 'Error'):
+            # A pod never goes back to Pending: Zun lost what ran it, and
+            # nothing will restart it, so its controller must replace it.
+            status = dict(status, phase='Failed')
         if not to_status.pod_status_changed(old, status):
             return
         updated = self._patch_status(pod, status)

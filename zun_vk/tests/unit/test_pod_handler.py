@@ -250,3 +250,23 @@ def test_stale_watch_event_does_not_roll_a_pod_back(env):
     key = env.state.observe('MODIFIED', newer)
     env.state.observe('MODIFIED', older)
     assert env.state.pod(key)['metadata']['resourceVersion'] == '10'
+
+
+def test_started_pod_whose_capsule_errors_fails_not_pending(env):
+    pod = make_pod(phase='Running')
+    pod['status']['containerStatuses'] = [
+        {'name': 'main', 'state': {'running': {}}}]
+    key = env.state.observe('ADDED', pod)
+    capsule = {
+        'uuid': 'cap-x', 'name': 'x', 'status': 'Error',
+        'status_reason': 'Sandbox container is gone',
+        'labels': {to_capsule.LABEL_CLUSTER: CLUSTER,
+                   to_capsule.LABEL_NODE: NODE,
+                   to_capsule.LABEL_POD_UID: pod['metadata']['uid']},
+        'created_at': '2026-01-01T00:00:00Z', 'addresses': {},
+        'containers': [{'uuid': 'c1', 'name': 'capsule-x-a-1',
+                        'status': 'Error', 'status_detail': None}],
+        'init_containers': []}
+    env.state.replace_capsules([capsule])
+    env.handler.sync(key)
+    assert env.pods.statuses[-1]['phase'] == 'Failed'
