@@ -409,6 +409,11 @@ class PodHandler(object):
         if not to_status.pod_status_changed(old, status):
             return
         updated = self._patch_status(pod, status)
+        if status.get('phase') != old.get('phase'):
+            LOG.info('Pod %s: %s -> %s (capsule %s %s)',
+                     pod_client.pod_key(pod), old.get('phase'),
+                     status.get('phase'), capsule.get('uuid'),
+                     capsule.get('status'))
         if (status.get('phase') == 'Failed' and
                 old.get('phase') != 'Failed'):
             self.events.record(pod, 'Warning', 'Failed',
