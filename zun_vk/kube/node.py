@@ -1,28 +1,15 @@
 """Kubernetes I/O for the virtual node: the Node object and its Lease."""
 
-import datetime
-
 from kubernetes.client import exceptions as k8s_exc
 from oslo_log import log as logging
 
+from zun_vk.kube import timestamps
 from zun_vk.translate import node as node_shape
 
 LOG = logging.getLogger(__name__)
 
 LEASE_NAMESPACE = 'kube-node-lease'
 CONFLICT_RETRIES = 5
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def rfc3339(moment):
-    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
-def micro_time(moment):
-    return moment.strftime('%Y-%m-%dT%H:%M:%S.%fZ')
 
 
 class NodeClient(object):
@@ -102,7 +89,7 @@ class NodeClient(object):
 
     def renew_lease(self, duration):
         """Create or renew the node's Lease; returns the renew time."""
-        now = utcnow()
+        now = timestamps.utcnow()
         for _attempt in range(CONFLICT_RETRIES):
             try:
                 lease = self.kube.coordination.read_namespaced_lease(
@@ -120,7 +107,7 @@ class NodeClient(object):
                         'ownerReferences': self._owner_references()},
                     'spec': {'holderIdentity': self.name,
                              'leaseDurationSeconds': duration,
-                             'renewTime': micro_time(now)},
+                             'renewTime': timestamps.micro_time(now)},
                 }
                 try:
                     self.kube.coordination.create_namespaced_lease(
@@ -134,7 +121,7 @@ class NodeClient(object):
             body = self.kube.to_dict(lease)
             body['spec']['holderIdentity'] = self.name
             body['spec']['leaseDurationSeconds'] = duration
-            body['spec']['renewTime'] = micro_time(now)
+            body['spec']['renewTime'] = timestamps.micro_time(now)
             if not body['metadata'].get('ownerReferences') and self.uid:
                 body['metadata']['ownerReferences'] = self._owner_references()
             try:

@@ -4,12 +4,13 @@ Pods are handled as plain dicts in API JSON form (camelCase), the form the
 pure translation functions take.
 """
 
-import datetime
 import uuid
 
 from kubernetes.client import exceptions as k8s_exc
 from kubernetes import watch as k8s_watch
 from oslo_log import log as logging
+
+from zun_vk.kube import timestamps
 
 LOG = logging.getLogger(__name__)
 
@@ -31,10 +32,6 @@ def is_transient(exc):
 def pod_key(pod):
     meta = pod['metadata']
     return '%s/%s' % (meta['namespace'], meta['name'])
-
-
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 class PodClient(object):
@@ -184,7 +181,7 @@ class EventRecorder(object):
 
     def record(self, pod, event_type, reason, message):
         meta = pod['metadata']
-        now = _now().strftime('%Y-%m-%dT%H:%M:%SZ')
+        now = timestamps.rfc3339(timestamps.utcnow())
         key = (meta['uid'], event_type, reason, message)
         try:
             seen = self._seen.get(key)

@@ -12,6 +12,7 @@ from oslo_log import log as logging
 
 from zun_vk.kube import client as kube_client
 from zun_vk.kube import node as node_client
+from zun_vk.kube import timestamps
 from zun_vk.services import base
 from zun_vk.translate import node as node_shape
 from zun_vk import version
@@ -123,7 +124,7 @@ class NodeService(base.Worker):
              'memory_mb': conf.node.default_memory_mb,
              'pods': conf.node.default_pods},
             quotas=quotas, hosts=hosts)
-        now = node_client.rfc3339(node_client.utcnow())
+        now = timestamps.rfc3339(timestamps.utcnow())
         return {
             'capacity': capacity,
             'allocatable': dict(capacity),

@@ -6,13 +6,13 @@ for that pod and returns a delay after which the key should be looked at
 again, or None.
 """
 
-import datetime
 import threading
 
 from kubernetes.client import exceptions as k8s_exc
 from oslo_log import log as logging
 
 from zun_vk.kube import pods as pod_client
+from zun_vk.kube import timestamps
 from zun_vk.translate import capsule_to_status as to_status
 from zun_vk.translate import errors as translate_errors
 from zun_vk.translate import pod_to_capsule as to_capsule
@@ -24,27 +24,6 @@ ORPHAN_PREFIX = 'capsule:'
 TERMINAL_PHASES = ('Succeeded', 'Failed')
 DELETE_CHECK_INTERVAL = 1.0
 MISSING_REFERENCE_RETRY = 10.0
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def rfc3339(moment):
-    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
-def parse_time(text):
-    if not text:
-        return None
-    text = text.strip().replace('Z', '+00:00')
-    try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment
 
 
 def orphan_key(capsule):
@@ -88,6 +67,7 @@ class NodeState(object):
         self.capsules = {}
         self.refresh = set()
         self.orphans = {}
+        self.all_ours = []
 
     def configure(self, cluster_id, node_name):
         self.cluster_id = cluster_id
@@ -183,7 +163,7 @@ class NodeState(object):
                     if key is not None:
                         changed.add(key)
             self.capsules = fresh
-            self._all_capsules = [c for c in capsules if self.ours(c)]
+            self.all_ours = [c for c in capsules if self.ours(c)]
         return changed
 
     def capsule(self, uid):
@@ -218,14 +198,14 @@ class NodeState(object):
 
     def reconcile_plan(self, grace, now=None):
         """(orphan capsules older than grace, every pod key)."""
-        now = now or utcnow()
+        now = now or timestamps.utcnow()
         with self.lock:
             orphans = []
-            for capsule in getattr(self, '_all_capsules', []):
+            for capsule in self.all_ours:
                 uid = capsule['labels'][to_capsule.LABEL_POD_UID]
                 if uid in self.uids:
                     continue
-                created = parse_time(capsule.get('created_at'))
+                created = to_status.parse_time(capsule.get('created_at'))
                 if created is None or now - created >= grace:
                     orphans.append(capsule)
                     self.orphans[capsule['uuid']] = capsule
@@ -337,7 +317,7 @@ class PodHandler(object):
 
     def _create(self, pod):
         key = pod_client.pod_key(pod)
-        now = rfc3339(utcnow())
+        now = to_status.rfc3339(timestamps.utcnow())
         # Problems are handled after the try block: oslo.log would append
         # the active exception to every line logged inside it.
         refusal = missing = None
@@ -399,7 +379,7 @@ class PodHandler(object):
     def _write_status(self, pod, capsule):
         status = to_status.capsule_to_pod_status(
             pod, capsule, node_ip=self.conf.node.internal_ip,
-            now=rfc3339(utcnow()))
+            now=to_status.rfc3339(timestamps.utcnow()))
         old = pod.get('status') or {}
         if (status.get('phase') == 'Pending' and pod_started(pod) and
                 capsule.get('status') == 'Error'):
@@ -437,7 +417,7 @@ class PodHandler(object):
                    'controller replace it.')
         LOG.warning('Pod %s: capsule lost', pod_client.pod_key(pod))
         self._patch_status(pod, to_status.lost_capsule_status(
-            pod, now=rfc3339(utcnow())))
+            pod, now=to_status.rfc3339(timestamps.utcnow())))
         self.events.record(pod, 'Warning', 'CapsuleLost', message)
         return None
 
@@ -465,7 +445,7 @@ class PodHandler(object):
                                    'Zun could not delete capsule %s: %s'
                                    % (capsule['uuid'], exc))
                 raise
-            self.delete_requested[uid] = utcnow()
+            self.delete_requested[uid] = timestamps.utcnow()
             self.events.record(pod, 'Normal', 'Killing',
                                'Deleting Zun capsule %s' % capsule['uuid'])
             LOG.info('Pod %s: deleting capsule %s', key, capsule['uuid'])
@@ -478,9 +458,9 @@ class PodHandler(object):
         uid = self.state.take_gone_uid(key)
         if uid is None:
             return None
-        self.delete_requested.pop(uid, None)
+        already_deleting = self.delete_requested.pop(uid, None) is not None
         capsule = self.state.capsule(uid)
-        if capsule is not None:
+        if capsule is not None and not already_deleting:
             LOG.info('Pod %s was removed; deleting its capsule %s', key,
                      capsule['uuid'])
             self.zun.delete_capsule(capsule['uuid'])

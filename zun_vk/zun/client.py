@@ -131,11 +131,6 @@ class ZunAPI(object):
         return 'the %r endpoint of the Keystone catalog at %s' % (
             self._conf.zun.service_type, auth_url or '(no [zun]auth_url)')
 
-    def project_id(self):
-        def get(client):
-            return self._session.get_project_id()
-        return self._call('Reading the project id', get)
-
     def ping(self):
         """Raise ZunError unless the capsule API answers."""
         self._call('Listing capsules',

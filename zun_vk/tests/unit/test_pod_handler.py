@@ -270,3 +270,18 @@ def test_started_pod_whose_capsule_errors_fails_not_pending(env):
     env.state.replace_capsules([capsule])
     env.handler.sync(key)
     assert env.pods.statuses[-1]['phase'] == 'Failed'
+
+
+def test_pod_removed_during_capsule_delete_sends_one_delete(env):
+    pod = make_pod()
+    key = env.state.observe('ADDED', pod)
+    env.handler.sync(key)
+    uuid = env.zun.created[0]
+    env.state.observe('MODIFIED', make_pod(
+        deletionTimestamp='2026-01-01T00:00:00Z', resourceVersion='5'))
+    env.state.replace_capsules(env.zun.list_capsules())
+    assert env.handler.sync(key) == pod_handler.DELETE_CHECK_INTERVAL
+    # The namespace controller removes the pod before Zun answers 404.
+    env.state.observe('DELETED', make_pod(resourceVersion='6'))
+    assert env.handler.sync(key) is None
+    assert env.zun.deleted == [uuid]
