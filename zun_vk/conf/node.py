@@ -56,9 +56,19 @@ node_opts = [
                             'and as the pods\' hostIP. The Kubernetes API '
                             'server dials it for "kubectl logs" and '
                             '"exec".'),
+    cfg.HostAddressOpt('hostname',
+                       help='Host name published as the node\'s Hostname '
+                            'address. kube-apiserver tries a Hostname '
+                            'address first by default '
+                            '(--kubelet-preferred-address-types), so set '
+                            'it only to a name that resolves to '
+                            '[node]internal_ip where the API server runs; '
+                            'when unset the node publishes its InternalIP '
+                            'only.'),
     cfg.PortOpt('kubelet_port',
                 default=10250,
-                help='Port published as the node\'s kubelet endpoint.'),
+                help='Port of the kubelet API ([kubelet] group), '
+                     'published as the node\'s kubelet endpoint.'),
     cfg.IntOpt('lease_duration',
                default=40,
                min=1,

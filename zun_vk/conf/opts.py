@@ -1,13 +1,14 @@
 """Options for oslo-config-generator (``tox -e genconfig``)."""
 
 from zun_vk.conf import default
+from zun_vk.conf import kubelet
 from zun_vk.conf import kubernetes
 from zun_vk.conf import node
 from zun_vk.conf import notifications
 from zun_vk.conf import sync
 from zun_vk.conf import zun
 
-_MODULES = (default, node, kubernetes, zun, sync, notifications)
+_MODULES = (default, node, kubernetes, kubelet, zun, sync, notifications)
 
 
 def list_opts():

@@ -76,3 +76,29 @@ def check(conf):
             raise ConfigurationError(
                 '[kubernetes]kubeconfig: %s is not readable by this user'
                 % kubeconfig)
+    _check_kubelet(conf.kubelet)
+
+
+def _readable(option, path):
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise ConfigurationError('%s: %s does not exist or is not readable '
+                                 'by this user' % (option, path))
+
+
+def _check_kubelet(opts):
+    if not opts.enabled:
+        return
+    if bool(opts.tls_cert_file) != bool(opts.tls_private_key_file):
+        raise ConfigurationError(
+            '[kubelet]tls_cert_file and [kubelet]tls_private_key_file go '
+            'together: set both, or neither for a self-signed certificate')
+    for name in ('tls_cert_file', 'tls_private_key_file', 'client_ca_file'):
+        if getattr(opts, name):
+            _readable('[kubelet]%s' % name, getattr(opts, name))
+    if not opts.client_ca_file and not opts.webhook_authentication:
+        raise ConfigurationError(
+            '[kubelet]: with neither client_ca_file nor '
+            'webhook_authentication nobody could use the kubelet API; set '
+            'client_ca_file to the CA of kube-apiserver\'s '
+            '--kubelet-client-certificate, or disable the API with '
+            '[kubelet]enabled = false')

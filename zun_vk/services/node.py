@@ -130,10 +130,8 @@ class NodeService(base.Worker):
             'allocatable': dict(capacity),
             'conditions': node_shape.conditions(ok, reason,
                                                 previous_conditions, now),
-            'addresses': [
-                {'type': 'InternalIP', 'address': conf.node.internal_ip},
-                {'type': 'Hostname', 'address': conf.node_name},
-            ],
+            'addresses': node_shape.addresses(conf.node.internal_ip,
+                                              conf.node.hostname),
             'daemonEndpoints': {
                 'kubeletEndpoint': {'Port': conf.node.kubelet_port}},
             'nodeInfo': {

@@ -704,3 +704,8 @@ def _normalized(value, key=None):
     if key in _TIME_KEYS:
         return rfc3339(value) or value
     return value
+
+
+def match_containers(specs, zun_containers):
+    """(spec container, Zun container or None) pairs, in spec order."""
+    return _match(specs, zun_containers)

@@ -139,3 +139,16 @@ def comparable(status):
     return (conds, status.get('capacity'), status.get('allocatable'),
             status.get('addresses'), status.get('daemonEndpoints'),
             status.get('nodeInfo'))
+
+
+def addresses(internal_ip, hostname=None):
+    """status.addresses: a Hostname only when one that resolves is known.
+
+    kube-apiserver dials the first address of its preferred types, and
+    Hostname comes first by default: a node name that no resolver knows
+    would break every "kubectl logs" and "exec".
+    """
+    result = [{'type': 'InternalIP', 'address': internal_ip}]
+    if hostname:
+        result.append({'type': 'Hostname', 'address': hostname})
+    return result

@@ -101,3 +101,11 @@ def test_comparable_ignores_heartbeat_times():
          'capacity': {'cpu': '2'}}
     assert node_shape.comparable(a) == node_shape.comparable(b)
     assert node_shape.comparable(a) != node_shape.comparable(c)
+
+
+def test_addresses_publish_a_hostname_only_when_configured():
+    assert node_shape.addresses('192.0.2.1') == [
+        {'type': 'InternalIP', 'address': '192.0.2.1'}]
+    assert node_shape.addresses('192.0.2.1', 'ctl-1.example') == [
+        {'type': 'InternalIP', 'address': '192.0.2.1'},
+        {'type': 'Hostname', 'address': 'ctl-1.example'}]
