@@ -80,8 +80,11 @@ def samples(pods, capsules, by_host):
 
 
 def _cpu(sample, key, now, previous):
-    """The Summary's CPUStats; usageNanoCores is the rate since the
-    previous sample of the container (since its start the first time)."""
+    """The Summary's CPUStats.
+
+    usageNanoCores is the rate since the previous sample of the
+    container (since its start the first time).
+    """
     total = int(sample.get('cpu_usage_ns') or 0)
     since, base = previous.get(key, (None, None))
     if since is None:
