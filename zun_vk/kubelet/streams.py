@@ -81,8 +81,10 @@ class ExecChannels(abc.ABC):
 
     @abc.abstractmethod
     def resizes(self):
-        """Iterator of (width, height) terminal sizes as the client sends
-        them; ends when the session ends. Empty without a tty."""
+        """Iterator of (width, height) terminal sizes, as the client sends.
+
+        It ends when the session ends; it is empty without a tty.
+        """
 
     @abc.abstractmethod
     def finish(self, exit_code=None, error=None):
