@@ -6,14 +6,12 @@ The virtual node's own figures are the sums over its pods, since the node
 is nothing but its capsules.
 
 An agent's stats (hostlink.client.AgentClient.stats) map capsule uuid ->
-member uuid -> sample, a sample holding ``cpu_usage_ns`` (cumulative),
-``memory_working_set_bytes``, ``memory_usage_bytes`` and ``started_at``
-(RFC 3339).
+``containers`` -> member uuid -> sample, a sample holding
+``cpu_usage_core_nanoseconds`` (cumulative), ``memory_working_set_bytes``,
+``memory_usage_bytes`` and ``start_time`` (seconds since the epoch).
 """
 
 import datetime
-
-from oslo_utils import timeutils
 
 from zun_vk.translate import capsule_to_status
 from zun_vk.translate import pod_to_capsule
@@ -44,16 +42,12 @@ def _rfc3339(when):
         '%Y-%m-%dT%H:%M:%SZ')
 
 
-def _parse(text):
-    if not text:
+def _started(sample):
+    when = sample.get('start_time')
+    if not when:
         return None
-    try:
-        value = timeutils.parse_isotime(text)
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    return value
+    return datetime.datetime.fromtimestamp(float(when),
+                                           datetime.timezone.utc)
 
 
 def samples(pods, capsules, by_host):
@@ -66,7 +60,7 @@ def samples(pods, capsules, by_host):
     for capsule in capsules:
         labels = capsule.get('labels') or {}
         pod = by_uid.get(labels.get(pod_to_capsule.LABEL_POD_UID))
-        members = merged.get(capsule.get('uuid'))
+        members = (merged.get(capsule.get('uuid')) or {}).get('containers')
         if pod is None or not members:
             continue
         specs = (pod.get('spec') or {}).get('containers') or []
@@ -85,10 +79,10 @@ def _cpu(sample, key, now, previous):
     usageNanoCores is the rate since the previous sample of the
     container (since its start the first time).
     """
-    total = int(sample.get('cpu_usage_ns') or 0)
+    total = int(sample.get('cpu_usage_core_nanoseconds') or 0)
     since, base = previous.get(key, (None, None))
     if since is None:
-        since, base = _parse(sample.get('started_at')), 0
+        since, base = _started(sample), 0
     previous[key] = (now, total)
     rate = None
     if since is not None:
@@ -136,8 +130,10 @@ def summary(node_name, pods, capsules, by_host, previous, now):
                            'usageBytes': 0}}
         cpu = _cpu(sample, (meta['uid'], name), now, previous)
         memory = _memory(sample, now)
+        started = _started(sample)
         entry['containers'].append({
-            'name': name, 'startTime': sample.get('started_at'),
+            'name': name,
+            'startTime': _rfc3339(started) if started else None,
             'cpu': cpu, 'memory': memory})
         for total in (entry['cpu'], node_cpu):
             _add(total, cpu)
@@ -162,7 +158,7 @@ def resource_metrics(pods, capsules, by_host, now, scrape_error=False):
     per_pod = {}
     for pod, name, sample in samples(pods, capsules, by_host):
         meta = pod['metadata']
-        cpu = int(sample.get('cpu_usage_ns') or 0) / 1e9
+        cpu = int(sample.get('cpu_usage_core_nanoseconds') or 0) / 1e9
         memory = int(sample.get('memory_working_set_bytes') or 0)
         labels = _labels(container=name, namespace=meta['namespace'],
                          pod=meta['name'])
@@ -170,7 +166,7 @@ def resource_metrics(pods, capsules, by_host, now, scrape_error=False):
             '%s %s%s' % (labels, repr(cpu), stamp))
         lines['container_memory_working_set_bytes'].append(
             '%s %d%s' % (labels, memory, stamp))
-        started = _parse(sample.get('started_at'))
+        started = _started(sample)
         if started is not None:
             lines['container_start_time_seconds'].append(
                 '%s %s%s' % (labels, repr(started.timestamp()), stamp))

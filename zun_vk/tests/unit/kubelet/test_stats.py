@@ -18,19 +18,28 @@ def capsule(uuid, pod_uid, members):
                            for i, m in enumerate(members)]}
 
 
-def sample(cpu_s, memory, started='2026-01-01T00:00:00Z'):
-    return {'cpu_usage_ns': int(cpu_s * 1e9),
+STARTED = datetime.datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+
+
+def sample(cpu_s, memory):
+    return {'cpu_usage_core_nanoseconds': int(cpu_s * 1e9),
             'memory_working_set_bytes': memory,
-            'memory_usage_bytes': memory + 100, 'started_at': started}
+            'memory_usage_bytes': memory + 100, 'start_time': STARTED}
 
 
 PODS = [pod('web', 'u1', ['app', 'side']), pod('idle', 'u2', ['app'])]
 CAPSULES = [capsule('c1', 'u1', ['m1', 'm2']), capsule('c2', 'u2', ['m3']),
             capsule('c3', 'gone', ['m4'])]
-BY_HOST = {'h1': {'capsules': {'c1': {'m1': sample(6, 1000),
-                                      'm2': sample(3, 500)},
-                               'c3': {'m4': sample(1, 1)}}},
-           'h2': {'capsules': {'c2': {'m3': sample(0.5, 10)}}}}
+
+
+def host(capsules):
+    return {'capsules': {uuid: {'containers': members}
+                         for uuid, members in capsules.items()}}
+
+
+BY_HOST = {'h1': host({'c1': {'m1': sample(6, 1000), 'm2': sample(3, 500)},
+                       'c3': {'m4': sample(1, 1)}}),
+           'h2': host({'c2': {'m3': sample(0.5, 10)}})}
 
 
 def test_samples_match_members_to_spec_names():
@@ -51,12 +60,13 @@ def test_summary_sums_pods_and_node_and_rates_cpu():
     assert web['memory']['workingSetBytes'] == 1500
     app = web['containers'][0]
     assert app['name'] == 'app'
+    assert app['startTime'] == '2026-01-01T00:00:00Z'
     # 6 s of CPU over the 60 s since the container started: 0.1 core.
     assert app['cpu']['usageNanoCores'] == 100000000
     # The next sample rates against this one.
     later = NOW + datetime.timedelta(seconds=10)
-    busy = {'h1': {'capsules': {'c1': {'m1': sample(11, 1000),
-                                       'm2': sample(3, 500)}}}}
+    busy = {'h1': host({'c1': {'m1': sample(11, 1000),
+                               'm2': sample(3, 500)}})}
     result = stats.summary('zun-vk-1', PODS, CAPSULES, busy, previous,
                            later)
     web = result['pods'][0]
