@@ -1,13 +1,15 @@
 """Options for oslo-config-generator (``tox -e genconfig``)."""
 
 from zun_vk.conf import default
+from zun_vk.conf import host_agents
 from zun_vk.conf import kubernetes
 from zun_vk.conf import node
 from zun_vk.conf import notifications
 from zun_vk.conf import sync
 from zun_vk.conf import zun
 
-_MODULES = (default, node, kubernetes, zun, sync, notifications)
+_MODULES = (default, node, kubernetes, zun, sync, notifications,
+            host_agents)
 
 
 def list_opts():
