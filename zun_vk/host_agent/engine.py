@@ -13,6 +13,7 @@ never reaches another capsule's container.
 
 import concurrent.futures
 import contextlib
+import threading
 import time
 import urllib.parse
 
@@ -118,12 +119,13 @@ class Engine(object):
         self._timeout = timeout
         self._api = None
         self._stream_api = None
+        self._lock = threading.Lock()
 
     # -- clients --------------------------------------------------------
 
     def _clients(self):
-        if self._api is None:
-            with self._errors('connect'):
+        with self._lock, self._errors('connect'):
+            if self._api is None:
                 api = docker.APIClient(base_url=self.url,
                                        version=self._api_version,
                                        timeout=self._timeout)
@@ -140,10 +142,11 @@ class Engine(object):
         return self._clients()[0]
 
     def close(self):
-        for api in (self._api, self._stream_api):
-            if api is not None:
-                api.close()
-        self._api = self._stream_api = None
+        with self._lock:
+            for api in (self._api, self._stream_api):
+                if api is not None:
+                    api.close()
+            self._api = self._stream_api = None
 
     @contextlib.contextmanager
     def _errors(self, what, not_found=None):
