@@ -64,7 +64,7 @@ def _spawn(name, target):
     return thread
 
 
-def _process_inbound(connection, process, done):
+def _process_inbound(connection, process, done, gone):
     """zun-vk -> engine: stdin, stdin EOF, terminal size."""
     stdin_open = True
     try:
@@ -91,6 +91,7 @@ def _process_inbound(connection, process, done):
     finally:
         if not done.is_set():
             # zun-vk went away first: stop the output pump as well.
+            gone.set()
             process.close()
 
 
@@ -121,12 +122,12 @@ def _pump_output(process, writer):
 def run_process(connection, process):
     """Serve one exec or attach until it ends; always closes both."""
     writer = FrameWriter(connection)
-    done = threading.Event()
-    inbound = _spawn('session-input',
-                     lambda: _process_inbound(connection, process, done))
+    done, gone = threading.Event(), threading.Event()
+    inbound = _spawn('session-input', lambda: _process_inbound(
+        connection, process, done, gone))
     try:
         error = _pump_output(process, writer)
-        if not writer.broken:
+        if not writer.broken and not gone.is_set():
             if error is None:
                 try:
                     code = process.exit_code()

@@ -136,11 +136,11 @@ class AgentClient(object):
                              503) from None
 
     def _open(self, host, method, path, query, ticket, upgrade=False,
-              timeout=None):
+              timeout=None, capsule=None):
         """Send one request; (socket, headers, bytes after the head).
 
         Raises AgentError for a reply that is not 200 (101 for an
-        upgrade); a 404 also forgets where the capsule was thought to be.
+        upgrade); a 404 also forgets that the capsule was on this host.
         """
         connect_timeout = timeout or self._group.connect_timeout
         read_timeout = timeout or self._group.read_timeout
@@ -170,8 +170,8 @@ class AgentClient(object):
             raise AgentError('%s did not answer properly: %s'
                              % (where, exc), 502) from None
         sock.close()
-        if status == 404:
-            self.forget_host(host)
+        if status == 404 and capsule is not None:
+            self.forget(capsule, host)
         if status == 401:
             status = 403    # zun-vk's own ticket: never the caller's fault
         raise AgentError('%s: %s' % (where, message) if status in (
@@ -225,16 +225,14 @@ class AgentClient(object):
             while len(self._located) > LOCATE_CACHE_SIZE:
                 self._located.popitem(last=False)
 
-    def forget(self, capsule):
-        """Drop what locate() remembered about a capsule."""
-        with self._lock:
-            self._located.pop(capsule, None)
+    def forget(self, capsule, host=None):
+        """Drop what locate() remembered about a capsule.
 
-    def forget_host(self, host):
+        With host: only if it was remembered on that host.
+        """
         with self._lock:
-            for capsule in [c for c, h in self._located.items()
-                            if h == host]:
-                del self._located[capsule]
+            if host is None or self._located.get(capsule) == host:
+                self._located.pop(capsule, None)
 
     def _has_capsule(self, host, capsule):
         ticket = self._ticket(tickets.LOOKUP, host, capsule)
@@ -329,16 +327,17 @@ class AgentClient(object):
                               container=container_uuid)
         sock, headers, rest = self._open(
             host, 'GET', self._member_path(capsule_uuid, container_uuid,
-                                           'logs'), query, ticket)
+                                           'logs'), query, ticket,
+            capsule=capsule_uuid)
         # A followed log may be silent for as long as the container is.
         sock.settimeout(None if follow else self._group.read_timeout)
         return LogStream(sock, rest, host,
                          chunked='chunked' in headers.get(
                              'transfer-encoding', '').lower())
 
-    def _session(self, host, path, query, ticket):
+    def _session(self, host, path, query, ticket, capsule):
         sock, _, rest = self._open(host, 'POST', path, query, ticket,
-                                   upgrade=True)
+                                   upgrade=True, capsule=capsule)
         return tlsio.DuplexSocket(sock, prefix=rest)
 
     def exec(self, host, capsule_uuid, container_uuid, command, *,
@@ -354,7 +353,8 @@ class AgentClient(object):
         ticket = self._ticket(tickets.EXEC, host, capsule_uuid,
                               container=container_uuid, command=command)
         connection = self._session(host, self._member_path(
-            capsule_uuid, container_uuid, 'exec'), query, ticket)
+            capsule_uuid, container_uuid, 'exec'), query, ticket,
+            capsule_uuid)
         return AgentSession(connection, host)
 
     def attach(self, host, capsule_uuid, container_uuid, *, stdin=False,
@@ -369,7 +369,8 @@ class AgentClient(object):
         ticket = self._ticket(tickets.ATTACH, host, capsule_uuid,
                               container=container_uuid)
         connection = self._session(host, self._member_path(
-            capsule_uuid, container_uuid, 'attach'), query, ticket)
+            capsule_uuid, container_uuid, 'attach'), query, ticket,
+            capsule_uuid)
         return AgentSession(connection, host)
 
     def port_forward(self, host, capsule_uuid, port):
@@ -383,7 +384,7 @@ class AgentClient(object):
                               port=port)
         connection = self._session(
             host, '/v1/capsules/%s/portforward' % _quote(capsule_uuid),
-            [('port', str(port))], ticket)
+            [('port', str(port))], ticket, capsule_uuid)
         return PortStream(connection, host)
 
     def stats(self, host):
