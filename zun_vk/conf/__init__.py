@@ -3,6 +3,7 @@
 from oslo_config import cfg
 
 from zun_vk.conf import default
+from zun_vk.conf import host_agents
 from zun_vk.conf import kubelet
 from zun_vk.conf import kubernetes
 from zun_vk.conf import node
@@ -19,3 +20,4 @@ kubelet.register_opts(CONF)
 zun.register_opts(CONF)
 sync.register_opts(CONF)
 notifications.register_opts(CONF)
+host_agents.register_opts(CONF)

@@ -1,6 +1,7 @@
 """Options for oslo-config-generator (``tox -e genconfig``)."""
 
 from zun_vk.conf import default
+from zun_vk.conf import host_agents
 from zun_vk.conf import kubelet
 from zun_vk.conf import kubernetes
 from zun_vk.conf import node
@@ -8,7 +9,8 @@ from zun_vk.conf import notifications
 from zun_vk.conf import sync
 from zun_vk.conf import zun
 
-_MODULES = (default, node, kubernetes, kubelet, zun, sync, notifications)
+_MODULES = (default, node, kubernetes, kubelet, zun, sync, notifications,
+            host_agents)
 
 
 def list_opts():
