@@ -15,6 +15,7 @@ import time
 
 from . import components as comp
 from . import context as C
+from . import host_agent
 from . import util
 from . import venvs
 from .util import info
@@ -37,17 +38,22 @@ GRAPH = [
     ('placement', comp.Placement, ['keystone']),
     ('zun-api', comp.ZunApi, ['keystone', 'rabbitmq', 'neutron']),
     ('zun-compute', comp.ZunCompute, ['zun-api', 'placement', 'podman']),
+    ('zun-vk-agent', host_agent.ZunVKAgent, ['podman', 'kube-apiserver']),
     ('zun-vk', comp.ZunVK, ['zun-compute', 'kube-apiserver']),
 ]
 NAMES = [g[0] for g in GRAPH]
 # Stopped in these waves, each wave in parallel.
 STOP_WAVES = [
-    ['zun-vk'],
+    ['zun-vk', 'zun-vk-agent'],
     ['zun-compute', 'zun-api', 'placement', 'neutron',
      'kube-controller-manager', 'kube-scheduler'],
     ['keystone', 'kube-apiserver', 'podman'],
     ['etcd', 'rabbitmq', 'mariadb'],
 ]
+
+
+# What setup.cfg's "agent" extra installs.
+AGENT_EXTRA = 'docker>=7.0.0'
 
 
 def kube_bin_dir(ctx):
@@ -212,6 +218,10 @@ def install(ctx, with_zun_vk):
         _pip_into(ctx, ctx.venvs['zun-vk'], '.zunvk-editable',
                   _repo_meta_hash(), ['--no-deps', '-e', C.REPO_ROOT],
                   'zun-vk (editable) into its virtualenv')
+        # The compute-host agent runs from the same virtualenv.
+        _pip_into(ctx, ctx.venvs['zun-vk'], '.zunvk-agent-extra',
+                  AGENT_EXTRA, [AGENT_EXTRA],
+                  'the agent\'s engine client into zun-vk\'s virtualenv')
 
     job(build_kube)
     job(venv, 'keystone')
@@ -371,9 +381,16 @@ def mode_line(ctx):
         C.NOTIFY_TOPIC, ' [%s]' % mode['why'] if mode['why'] else ''))
 
 
+def write_zun_vk_conf(ctx):
+    comp.write_zun_vk_conf(ctx, host_agent.zun_vk_sections(ctx)
+                           if ctx.real_containers else None)
+
+
 def mode_names(ctx, names):
     """The components of the stack's mode among names."""
-    return [n for n in names if n != 'podman' or ctx.real_containers]
+    # The agent needs an engine: real-container mode only.
+    return [n for n in names if n not in ('podman', 'zun-vk-agent') or
+            ctx.real_containers]
 
 
 def cmd_up(ctx, args):
@@ -395,7 +412,7 @@ def cmd_up(ctx, args):
             comp.ZunCompute(ctx).stop()
             podman_svc.stop()
     install(ctx, with_zun_vk)
-    comp.write_zun_vk_conf(ctx)
+    write_zun_vk_conf(ctx)
     names = mode_names(ctx, [n for n in NAMES
                              if n != 'zun-vk' or with_zun_vk])
     bring_up(ctx, names)
@@ -530,7 +547,7 @@ def cmd_stop_component(ctx, args):
 def cmd_start_component(ctx, args):
     resolve(ctx)
     if args.name == 'zun-vk':
-        comp.write_zun_vk_conf(ctx)
+        write_zun_vk_conf(ctx)
     c = make(ctx, args.name)
     msg = comp.ensure_shared(c) if c.shared else c.up()
     info('%s %s' % (args.name, msg))

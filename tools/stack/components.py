@@ -9,6 +9,7 @@ import sys
 import time
 
 from . import context as C
+from . import streaming_pki
 from . import util
 from .util import info
 from .util import StackError
@@ -338,12 +339,16 @@ class KubePKI(object):
         return ssl.create_default_context(cafile=self.f('ca.crt'))
 
 
-def kube_get(ctx, path, timeout=3):
+def kube_request(ctx, method, path, body=None, timeout=3):
     pki = KubePKI(ctx)
-    return util.http('GET', ctx.url('kube-apiserver', path),
+    return util.http(method, ctx.url('kube-apiserver', path), body=body,
                      headers={'Authorization': 'Bearer ' +
                               ctx.secrets['kube_token']},
                      timeout=timeout, context=pki.ssl_context())
+
+
+def kube_get(ctx, path, timeout=3):
+    return kube_request(ctx, 'GET', path, timeout=timeout)
 
 
 class KubeApiserver(Component):
@@ -352,9 +357,12 @@ class KubeApiserver(Component):
     def configure(self):
         pki = KubePKI(self.ctx)
         pki.ensure()
+        streaming = streaming_pki.StreamingPKI(self.ctx)
+        streaming.ensure()
         return _fingerprint(self.ctx.secrets['kube_token'],
                             os.environ.get('ZUN_VK_STACK_KUBE_EXTRA_ARGS',
-                                           ''))
+                                           ''), streaming.fingerprint(),
+                            'kubelet-client-flags')
 
     def command(self):
         pki = KubePKI(self.ctx)
@@ -376,6 +384,14 @@ class KubeApiserver(Component):
             '--disable-admission-plugins=ServiceAccount',
             '--allow-privileged=true',
             '--cert-dir=%s' % pki.f('certs'),
+            # How the apiserver reaches zun-vk's kubelet API: its own
+            # client certificate, the node's certificate checked against
+            # the cluster CA, and the node's InternalIP.
+            '--kubelet-client-certificate=%s'
+            % pki.f('apiserver-kubelet-client.crt'),
+            '--kubelet-client-key=%s' % pki.f('apiserver-kubelet-client.key'),
+            '--kubelet-certificate-authority=%s' % pki.f('ca.crt'),
+            '--kubelet-preferred-address-types=InternalIP,Hostname',
             '--profiling=false',
             '--v=1',
         ]
@@ -385,6 +401,30 @@ class KubeApiserver(Component):
     def ready(self):
         status, body, _ = kube_get(self.ctx, '/readyz', timeout=2)
         return status == 200
+
+    def post_ready(self):
+        # The kubelet API lets the apiserver's client certificate in only
+        # with nodes/proxy, stats, metrics and log: what this role grants.
+        binding = {
+            'apiVersion': 'rbac.authorization.k8s.io/v1',
+            'kind': 'ClusterRoleBinding',
+            'metadata': {'name': 'zun-vk-stack:apiserver-kubelet-client'},
+            'roleRef': {'apiGroup': 'rbac.authorization.k8s.io',
+                        'kind': 'ClusterRole',
+                        'name': 'system:kubelet-api-admin'},
+            'subjects': [{'apiGroup': 'rbac.authorization.k8s.io',
+                          'kind': 'User',
+                          'name': streaming_pki.KUBELET_CLIENT_USER}],
+        }
+        status, body, _ = kube_request(
+            self.ctx, 'POST',
+            '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+            binding)
+        if status not in (201, 409):
+            raise StackError('kube-apiserver: cannot bind %s to '
+                             'system:kubelet-api-admin (HTTP %s: %s)'
+                             % (streaming_pki.KUBELET_CLIENT_USER, status,
+                                body))
 
 
 class _KubeController(Component):
@@ -1066,10 +1106,16 @@ class ZunVK(Component):
         return False
 
 
-def write_zun_vk_conf(ctx):
-    text = ini({
+def write_zun_vk_conf(ctx, extra_sections=None):
+    pki = streaming_pki.StreamingPKI(ctx)
+    sections = {
         'DEFAULT': {'node_name': C.ZUN_VK_NODE, 'cluster_id': 'localstack',
                     'debug': True},
+        # localhost resolves to the node's InternalIP here.
+        'node': {'hostname': 'localhost'},
+        'kubelet': {'tls_cert_file': pki.kube('kubelet-serving.crt'),
+                    'tls_private_key_file': pki.kube('kubelet-serving.key'),
+                    'client_ca_file': pki.kube('ca.crt')},
         'kubernetes': {'kubeconfig': ctx.kubeconfig},
         'zun': {'auth_type': 'password', 'auth_url': ctx.auth_url,
                 'username': C.DEMO_USER, 'password': C.DEMO_PASSWORD,
@@ -1084,5 +1130,6 @@ def write_zun_vk_conf(ctx):
         'notifications': {'enabled': ctx.mode['notifications'],
                           'topics': C.NOTIFY_TOPIC,
                           'exchange': C.NOTIFY_EXCHANGE},
-    })
-    return write_file(ctx.zun_vk_conf, text, 0o600)
+    }
+    sections.update(extra_sections or {})
+    return write_file(ctx.zun_vk_conf, ini(sections), 0o600)

@@ -59,6 +59,7 @@ def main(argv=None):
 
     # Services are imported here so that option parsing errors above never
     # pay for importing the Kubernetes and Zun clients.
+    from zun_vk.services import kubelet
     from zun_vk.services import node
     from zun_vk.services import notifications
     from zun_vk.services import pods
@@ -78,6 +79,11 @@ def main(argv=None):
     else:
         LOG.info('Capsule notifications are disabled; pod statuses follow '
                  'capsules every %d s', CONF.sync.status_poll_interval)
+    if CONF.kubelet.enabled:
+        launcher.launch_service(kubelet.KubeletService(CONF))
+    else:
+        LOG.info('The kubelet API is disabled: "kubectl logs", "exec" and '
+                 '"port-forward" fail on this node\'s pods')
     _graceful_sigint(launcher)
     return launcher.wait()
 

@@ -42,6 +42,14 @@ def _rfc3339(when):
         '%Y-%m-%dT%H:%M:%SZ')
 
 
+def _kube_time(value):
+    # The client's models serialize times as isoformat(); the API's
+    # form is RFC 3339 with Z.
+    if isinstance(value, str) and value.endswith('+00:00'):
+        return value[:-len('+00:00')] + 'Z'
+    return value
+
+
 def _started(sample):
     when = sample.get('start_time')
     if not when:
@@ -123,7 +131,8 @@ def summary(node_name, pods, capsules, by_host, previous, now):
                 'podRef': {'name': meta['name'],
                            'namespace': meta['namespace'],
                            'uid': meta['uid']},
-                'startTime': (pod.get('status') or {}).get('startTime'),
+                'startTime': _kube_time(
+                    (pod.get('status') or {}).get('startTime')),
                 'containers': [],
                 'cpu': {'time': _rfc3339(now), 'usageCoreNanoSeconds': 0},
                 'memory': {'time': _rfc3339(now), 'workingSetBytes': 0,

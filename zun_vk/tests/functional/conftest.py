@@ -14,6 +14,8 @@ from zun_vk.tests.functional import fixtures
 NODE = 'zun-vk-functional'
 CLUSTER = 'functional'
 TAINT_KEY = 'virtual-kubelet.io/provider'
+# Not the stack's own zun-vk's port: both may run at once.
+KUBELET_PORT = 10251
 
 OVERRIDES = '''
 [DEFAULT]
@@ -31,6 +33,7 @@ pod_workers = 8
 lease_renew_interval = 10
 status_update_interval = 60
 capacity_refresh_interval = 10
+kubelet_port = %(kubelet_port)d
 '''
 
 
@@ -52,7 +55,8 @@ def zun(stack):
 @pytest.fixture(scope='session')
 def vk_config(stack, tmp_path_factory):
     path = tmp_path_factory.mktemp('zun-vk') / 'overrides.conf'
-    path.write_text(OVERRIDES % {'node': NODE, 'cluster': CLUSTER})
+    path.write_text(OVERRIDES % {'node': NODE, 'cluster': CLUSTER,
+                                 'kubelet_port': KUBELET_PORT})
     return [stack.zun_vk_conf, str(path)]
 
 

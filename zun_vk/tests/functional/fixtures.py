@@ -377,7 +377,10 @@ def start_zun_vk(stack, node, log_dir, overrides=None, kube=None,
     overrides: {'group': {'option': value}} on top of the stack's
     zun-vk.conf (node_name is set to node).
     """
-    merged = {'DEFAULT': {'node_name': node, 'debug': 'true'}}
+    # Extra nodes serve no kubelet API: the port belongs to the suite's
+    # main zun-vk.
+    merged = {'DEFAULT': {'node_name': node, 'debug': 'true'},
+              'kubelet': {'enabled': 'false'}}
     for group, values in (overrides or {}).items():
         merged.setdefault(group, {}).update(values)
     os.makedirs(str(log_dir), exist_ok=True)

@@ -32,8 +32,9 @@ def test_node_is_ready_with_labels_taint_address_and_capacity(
     taints = [(t.key, t.value, t.effect) for t in node.spec.taints]
     assert ('virtual-kubelet.io/provider', 'zun', 'NoSchedule') in taints
     addresses = {a.type: a.address for a in node.status.addresses}
-    assert addresses == {'InternalIP': '127.0.0.1', 'Hostname': NODE}
-    assert node.status.daemon_endpoints.kubelet_endpoint.port == 10250
+    assert addresses == {'InternalIP': '127.0.0.1', 'Hostname': 'localhost'}
+    assert node.status.daemon_endpoints.kubelet_endpoint.port == \
+        conftest.KUBELET_PORT
     assert node.status.node_info.operating_system == 'linux'
     assert 'zun-vk' in node.status.node_info.kubelet_version
     for ctype in ('MemoryPressure', 'DiskPressure', 'PIDPressure',
