@@ -28,28 +28,59 @@ class KubeletService(base.Worker):
 
     def start(self):
         super().start()
+        self.httpd = None
+        self.kube = None
+        self.spawn('serve', self._serve)
+
+    def _build(self):
         conf = self.conf
         self.kube = kube_client.KubeAPI(conf)
-        self.zun = zun_client.ZunAPI(conf)
-        self.agents = agent_client.AgentClient(conf)
         app = kubelet_server.App(
             auth.Authenticator(self.kube.api_client, conf),
             auth.Authorizer(self.kube.api_client, conf),
             kubelet_backend.Backend(
                 conf, pod_client.PodClient(self.kube, conf.node_name),
-                self.zun, self.agents),
+                zun_client.ZunAPI(conf), agent_client.AgentClient(conf)),
             stream_creation_timeout=conf.kubelet.stream_creation_timeout)
         address = conf.kubelet.bind_address or conf.node.internal_ip
-        self.httpd = kubelet_server.KubeletHTTPServer(
+        httpd = kubelet_server.KubeletHTTPServer(
             (address, conf.node.kubelet_port), self._tls_context(), app,
             conf.kubelet.max_connections, conf.kubelet.stream_idle_timeout)
-        self.spawn('serve', self._serve)
         LOG.info('Kubelet API of node %s listening on https://%s:%d '
                  '(client certificates: %s, bearer tokens: %s)',
                  conf.node_name, address, conf.node.kubelet_port,
                  conf.kubelet.client_ca_file or 'not accepted',
                  'TokenReview' if conf.kubelet.webhook_authentication
                  else 'not accepted')
+        return httpd
+
+    def _serve(self):
+        """Set up, retrying what fails as the other workers do, then serve.
+
+        An unusable kubeconfig or a port still held by another process
+        is said once per attempt and retried; the process keeps running.
+        """
+        backoff = base.Backoff(1, 30)
+        while not self.stopping and self.httpd is None:
+            try:
+                self.httpd = self._build()
+                break
+            except Exception as exc:  # noqa: B902 - retried below
+                error = exc
+            if self.kube is not None:
+                self.kube.close()
+                self.kube = None
+            delay = backoff.failed()
+            LOG.error('Cannot serve the kubelet API on port %d (retrying '
+                      'in %d s): %s', self.conf.node.kubelet_port, delay,
+                      str(error) or type(error).__name__)
+            if not self.sleep(delay):
+                return
+        # handle_request() returns after its timeout, so the loop sees
+        # the stop flag within half a second.
+        self.httpd.timeout = 0.5
+        while not self.stopping:
+            self.httpd.handle_request()
 
     def _tls_context(self):
         opts = self.conf.kubelet
@@ -71,13 +102,6 @@ class KubeletService(base.Worker):
                 opts.client_ca_file)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-
-    def _serve(self):
-        # handle_request() returns after its timeout, so the loop sees
-        # the stop flag within half a second.
-        self.httpd.timeout = 0.5
-        while not self.stopping:
-            self.httpd.handle_request()
 
     def release(self):
         httpd = getattr(self, 'httpd', None)

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,12 @@ def run_zun_vk(*args, timeout=60):
     return subprocess.run(
         [sys.executable, '-m', 'zun_vk.cmd.agent'] + list(args),
         capture_output=True, text=True, timeout=timeout)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def write(tmp_path, name, text):
@@ -117,6 +124,8 @@ def test_runs_with_nothing_reachable_and_stops_cleanly(tmp_path, sig):
     conf = write(tmp_path, 'zun-vk.conf', '''
         [DEFAULT]
         node_name = unreachable
+        [node]
+        kubelet_port = %d
         [kubernetes]
         kubeconfig = %s
         [zun]
@@ -131,7 +140,7 @@ def test_runs_with_nothing_reachable_and_stops_cleanly(tmp_path, sig):
         enabled = true
         [oslo_messaging_notifications]
         transport_url = rabbit://guest:guest@127.0.0.1:1/
-        ''' % kubeconfig)
+        ''' % (_free_port(), kubeconfig))
     log = tmp_path / 'zun-vk.log'
     with open(log, 'w') as out:
         proc = subprocess.Popen(
@@ -145,7 +154,8 @@ def test_runs_with_nothing_reachable_and_stops_cleanly(tmp_path, sig):
             'Zun API at' in log.read_text()), timeout=60), log.read_text()
         assert proc.poll() is None
         workers = _children_of(proc.pid)
-        assert len(workers) == 3, workers  # node, pods, notifications
+        # node, pods, notifications, kubelet
+        assert len(workers) == 4, workers
         started = time.monotonic()
         proc.send_signal(sig)
         proc.wait(timeout=30)
@@ -192,3 +202,20 @@ def test_generated_sample_starts_and_stops(tmp_path):
     assert proc.returncode == 0
     assert not [p for p in workers if os.path.exists('/proc/%d' % p)]
     assert 'Traceback' not in log.read_text()
+
+
+@pytest.mark.parametrize('settings,message', [
+    ('tls_cert_file = /etc/hostname\n',
+     '[kubelet]tls_cert_file and [kubelet]tls_private_key_file go together'),
+    ('client_ca_file = /nonexistent/ca.crt\n',
+     '[kubelet]client_ca_file: /nonexistent/ca.crt does not exist'),
+    ('webhook_authentication = false\n',
+     'nobody could use the kubelet API'),
+])
+def test_unusable_kubelet_api_settings_are_named(tmp_path, settings,
+                                                 message):
+    conf = write(tmp_path, 'zun-vk.conf', '[kubelet]\n' + settings)
+    result = run_zun_vk('--config-file', conf)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
