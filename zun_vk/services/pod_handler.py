@@ -348,12 +348,15 @@ class PodHandler(object):
 
     def _stop_for_deadline(self, pod, capsule):
         """Delete the capsule of a pod failed for its deadline, once."""
-        if pod['metadata']['uid'] in self.delete_requested:
+        uid = pod['metadata']['uid']
+        if uid in self.delete_requested:
             return None
         if capsule is None:
             capsule = self._find_capsule(pod)
         if capsule is not None:
             self._delete_capsule(pod, capsule)
+        # Also when there was none: later looks need not ask Zun again.
+        self.delete_requested.setdefault(uid, timestamps.utcnow())
         return None
 
     def _deadline_wakeup(self, pod):

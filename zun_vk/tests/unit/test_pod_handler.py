@@ -42,6 +42,7 @@ class FakeZun(object):
         self.fail_create = None
         self.counter = 0
         self.templates = []
+        self.gets = 0
 
     def _labels_ok(self, c):
         return c
@@ -63,6 +64,7 @@ class FakeZun(object):
         return dict(capsule)
 
     def get_capsule(self, ident):
+        self.gets += 1
         matches = [c for c in self.capsules.values()
                    if ident in (c['uuid'], c['name'])]
         if len(matches) > 1:
@@ -459,9 +461,15 @@ def test_a_pod_past_its_deadline_is_stopped_and_failed(env):
 
 def test_a_pending_pod_past_its_deadline_is_failed_without_a_capsule(env):
     pod = with_deadline(make_pod(), 5, 60)
-    env.handler.sync(env.state.observe('ADDED', pod))
+    key = env.state.observe('ADDED', pod)
+    env.handler.sync(key)
     assert env.zun.created == []
     assert env.pods.statuses[-1]['reason'] == 'DeadlineExceeded'
+    # Looked at again: nothing more to ask Zun.
+    gets = env.zun.gets
+    assert env.handler.sync(key) is None
+    assert env.zun.gets == gets
+    assert env.zun.created == []
 
 
 def test_the_deadline_is_queued_once_and_an_update_honoured(env):
