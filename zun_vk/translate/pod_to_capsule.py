@@ -432,7 +432,9 @@ def _container(path, kind, container, resolved_env, defaults, volumes,
     if container.get('command'):
         warnings.append(
             "%s.command: if the image defines an ENTRYPOINT, Zun keeps it "
-            'and passes the command to it as arguments.' % path)
+            'and passes the command to it as arguments; use an image '
+            'without an ENTRYPOINT if the command must run as given.'
+            % path)
     if container.get('workingDir'):
         result['workDir'] = container['workingDir']
     if env:

@@ -168,7 +168,8 @@ def test_full_container_fields():
     }
     assert request.warnings == (
         'spec.containers[0].command: if the image defines an ENTRYPOINT, '
-        'Zun keeps it and passes the command to it as arguments.',)
+        'Zun keeps it and passes the command to it as arguments; use an '
+        'image without an ENTRYPOINT if the command must run as given.',)
 
 
 def test_init_containers_in_order():
