@@ -11,6 +11,7 @@ from kubernetes import watch as k8s_watch
 from oslo_log import log as logging
 
 from zun_vk.kube import timestamps
+from zun_vk.translate import status_patch
 
 LOG = logging.getLogger(__name__)
 
@@ -129,17 +130,19 @@ class PodClient(object):
     # writes ----------------------------------------------------------------
 
     def patch_status(self, pod, status):
-        """Write the pod's status; the UID makes a same-name pod safe.
+        """Write zun-vk's part of the pod's status; returns the pod.
 
-        A JSON merge patch replaces lists whole: a strategic merge would
-        merge podIPs by IP and keep a recreated capsule's old address.
+        A strategic merge patch (see translate/status_patch.py): the
+        conditions others own survive it, podIPs are replaced whole. The
+        UID makes a same-name pod safe.
         """
         meta = pod['metadata']
-        body = {'metadata': {'uid': meta['uid']}, 'status': status}
+        body = {'metadata': {'uid': meta['uid']},
+                'status': status_patch.strategic_merge_patch(status)}
         try:
             result = self.kube.core.patch_namespaced_pod_status(
                 meta['name'], meta['namespace'], body,
-                _content_type='application/merge-patch+json',
+                _content_type='application/strategic-merge-patch+json',
                 _request_timeout=self.kube.timeout)
         except k8s_exc.ApiException as exc:
             if exc.status == 404:
@@ -167,22 +170,25 @@ class PodClient(object):
 
 
 class EventRecorder(object):
-    """Events on pods, as ``kubectl describe pod`` shows them.
+    """Events on pods, as a kubelet records them.
 
-    Repeats of the same reason and message for a pod update one Event's
-    count instead of adding new ones.
+    Source component ``kubelet`` and host the node name, so
+    ``kubectl get events --field-selector source=kubelet`` lists them;
+    field_path names a container (``spec.containers{c}``). Repeats of
+    the same reason and message for a pod update one Event's count
+    instead of adding new ones.
     """
 
-    def __init__(self, kube, node_name, component='zun-vk'):
+    def __init__(self, kube, node_name, component='kubelet'):
         self.kube = kube
         self.node_name = node_name
         self.component = component
         self._seen = {}
 
-    def record(self, pod, event_type, reason, message):
+    def record(self, pod, event_type, reason, message, field_path=None):
         meta = pod['metadata']
         now = timestamps.rfc3339(timestamps.utcnow())
-        key = (meta['uid'], event_type, reason, message)
+        key = (meta['uid'], event_type, reason, message, field_path)
         try:
             seen = self._seen.get(key)
             if seen is not None:
@@ -199,13 +205,16 @@ class EventRecorder(object):
                     if exc.status != 404:
                         raise
             name = '%s.%s' % (meta['name'][:200], uuid.uuid4().hex[:16])
+            involved = {
+                'kind': 'Pod', 'apiVersion': 'v1',
+                'namespace': meta['namespace'], 'name': meta['name'],
+                'uid': meta['uid'],
+                'resourceVersion': meta.get('resourceVersion')}
+            if field_path:
+                involved['fieldPath'] = field_path
             body = {
                 'metadata': {'name': name, 'namespace': meta['namespace']},
-                'involvedObject': {
-                    'kind': 'Pod', 'apiVersion': 'v1',
-                    'namespace': meta['namespace'], 'name': meta['name'],
-                    'uid': meta['uid'],
-                    'resourceVersion': meta.get('resourceVersion')},
+                'involvedObject': involved,
                 'reason': reason,
                 'message': message[:1024],
                 'type': event_type,

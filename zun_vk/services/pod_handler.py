@@ -1,21 +1,29 @@
-"""What the pod worker does for one pod key, and the state it shares.
+"""What the pod worker does for one pod key.
 
-NodeState holds the newest pods (from the watch) and capsules (from the
-poll, hints and our own calls). PodHandler.sync(key) takes the next step
-for that pod and returns a delay after which the key should be looked at
-again, or None.
+PodHandler.sync(key) looks at the newest pod and capsule of the shared
+pod_state.NodeState, takes the next step for that pod (create the
+capsule, write the status, stop it at its activeDeadlineSeconds, delete
+it) and returns a delay after which the key should be looked at again,
+or None.
 """
 
-import threading
+import datetime
 
 from kubernetes.client import exceptions as k8s_exc
 from oslo_log import log as logging
 
+from zun_vk.kube import cluster_view
 from zun_vk.kube import pods as pod_client
 from zun_vk.kube import timestamps
+from zun_vk.services import pod_state
+from zun_vk.translate import active_deadline
 from zun_vk.translate import capsule_to_status as to_status
 from zun_vk.translate import errors as translate_errors
+from zun_vk.translate import kubelet_events
+from zun_vk.translate import pod_env
 from zun_vk.translate import pod_to_capsule as to_capsule
+from zun_vk.translate import resource_fields
+from zun_vk.translate import service_env
 from zun_vk.zun import client as zun_client
 
 LOG = logging.getLogger(__name__)
@@ -24,6 +32,9 @@ ORPHAN_PREFIX = 'capsule:'
 TERMINAL_PHASES = ('Succeeded', 'Failed')
 DELETE_CHECK_INTERVAL = 1.0
 MISSING_REFERENCE_RETRY = 10.0
+# A deadline wake-up is queued this long after the deadline, so that the
+# pod is past it when it is looked at again.
+DEADLINE_MARGIN = 0.5
 
 
 def orphan_key(capsule):
@@ -54,191 +65,23 @@ def pod_started(pod):
     return False
 
 
-class NodeState(object):
-    """Pods bound to the node and the capsules labelled for it."""
-
-    def __init__(self, cluster_id=None, node_name=None):
-        self.lock = threading.Lock()
-        self.cluster_id = cluster_id
-        self.node_name = node_name
-        self.pods = {}
-        self.uids = {}
-        self.gone = {}
-        self.capsules = {}
-        self.refresh = set()
-        self.orphans = {}
-        self.all_ours = []
-
-    def configure(self, cluster_id, node_name):
-        self.cluster_id = cluster_id
-        self.node_name = node_name
-
-    def ours(self, capsule):
-        labels = capsule.get('labels') or {}
-        return (labels.get(to_capsule.LABEL_CLUSTER) == self.cluster_id and
-                labels.get(to_capsule.LABEL_NODE) == self.node_name and
-                bool(labels.get(to_capsule.LABEL_POD_UID)))
-
-    # pods ----------------------------------------------------------------
-
-    def _set_pod_locked(self, pod):
-        key = pod_client.pod_key(pod)
-        old = self.pods.get(key)
-        if old is not None and old['metadata']['uid'] != pod['metadata'][
-                'uid']:
-            self.gone[key] = old['metadata']['uid']
-            self.uids.pop(old['metadata']['uid'], None)
-        self.pods[key] = pod
-        self.uids[pod['metadata']['uid']] = key
-        return key
-
-    def _drop_pod_locked(self, key):
-        old = self.pods.pop(key, None)
-        if old is not None:
-            self.uids.pop(old['metadata']['uid'], None)
-            self.gone[key] = old['metadata']['uid']
-
-    def replace_pods(self, pods):
-        with self.lock:
-            fresh = {pod_client.pod_key(p) for p in pods}
-            keys = set(self.pods) | fresh
-            for key in set(self.pods) - fresh:
-                self._drop_pod_locked(key)
-            for pod in pods:
-                self._set_pod_locked(pod)
-            return keys
-
-    def observe(self, kind, pod):
-        with self.lock:
-            if kind == 'DELETED':
-                key = pod_client.pod_key(pod)
-                current = self.pods.get(key)
-                if (current is not None and current['metadata']['uid'] ==
-                        pod['metadata']['uid']):
-                    self._drop_pod_locked(key)
-                return key
-            key = pod_client.pod_key(pod)
-            current = self.pods.get(key)
-            if current is not None and _older(pod, current):
-                return key
-            return self._set_pod_locked(pod)
-
-    def update_pod(self, pod):
-        with self.lock:
-            current = self.pods.get(pod_client.pod_key(pod))
-            if current is None or current['metadata']['uid'] != pod[
-                    'metadata']['uid']:
-                return
-            if not _older(pod, current):
-                self._set_pod_locked(pod)
-
-    def pod(self, key):
-        with self.lock:
-            return self.pods.get(key)
-
-    def take_gone_uid(self, key):
-        with self.lock:
-            return self.gone.pop(key, None)
-
-    # capsules ------------------------------------------------------------
-
-    def replace_capsules(self, capsules):
-        """Keep our capsules; return the pod keys whose capsule changed."""
-        changed = set()
-        with self.lock:
-            fresh = {}
-            for capsule in capsules:
-                if not self.ours(capsule):
-                    continue
-                uid = capsule['labels'][to_capsule.LABEL_POD_UID]
-                # Duplicates (a crash between POST and reply) keep the
-                # oldest; the handler removes the others.
-                if uid in fresh and (fresh[uid].get('created_at') or '') <= (
-                        capsule.get('created_at') or ''):
-                    continue
-                fresh[uid] = capsule
-            for uid in set(self.capsules) | set(fresh):
-                if self.capsules.get(uid) != fresh.get(uid):
-                    key = self.uids.get(uid)
-                    if key is not None:
-                        changed.add(key)
-            self.capsules = fresh
-            self.all_ours = [c for c in capsules if self.ours(c)]
-        return changed
-
-    def capsule(self, uid):
-        with self.lock:
-            return self.capsules.get(uid)
-
-    def set_capsule(self, uid, capsule):
-        with self.lock:
-            if capsule is None:
-                self.capsules.pop(uid, None)
-            else:
-                self.capsules[uid] = capsule
-
-    def hint(self, hint):
-        with self.lock:
-            key = self.uids.get(hint.get('pod_uid'))
-            if key is None:
-                for uid, capsule in self.capsules.items():
-                    if capsule.get('uuid') == hint.get('capsule_uuid'):
-                        key = self.uids.get(uid)
-                        break
-            if key is not None:
-                self.refresh.add(key)
-            return key
-
-    def take_refresh(self, key):
-        with self.lock:
-            if key in self.refresh:
-                self.refresh.discard(key)
-                return True
-            return False
-
-    def reconcile_plan(self, grace, now=None):
-        """(orphan capsules older than grace, every pod key)."""
-        now = now or timestamps.utcnow()
-        with self.lock:
-            orphans = []
-            for capsule in self.all_ours:
-                uid = capsule['labels'][to_capsule.LABEL_POD_UID]
-                if uid in self.uids:
-                    continue
-                created = to_status.parse_time(capsule.get('created_at'))
-                if created is None or now - created >= grace:
-                    orphans.append(capsule)
-                    self.orphans[capsule['uuid']] = capsule
-            return orphans, list(self.pods)
-
-    def take_orphan(self, capsule_uuid):
-        with self.lock:
-            capsule = self.orphans.pop(capsule_uuid, None)
-            if capsule is None:
-                return None
-            uid = capsule['labels'][to_capsule.LABEL_POD_UID]
-            if uid in self.uids:
-                return None
-            return capsule
-
-
-def _older(pod, current):
-    try:
-        return int(pod['metadata'].get('resourceVersion') or 0) < int(
-            current['metadata'].get('resourceVersion') or 0)
-    except ValueError:
-        return False
+# Kept here for callers that know it by this name.
+NodeState = pod_state.NodeState
 
 
 class PodHandler(object):
-    def __init__(self, conf, state, pods, zun, events):
+    def __init__(self, conf, state, pods, zun, events, cluster=None):
         self.conf = conf
         self.state = state
         self.state.configure(conf.cluster_id, conf.node_name)
         self.pods = pods
         self.zun = zun
         self.events = events
+        # cluster_view.ClusterView: Services and the Node's allocatable.
+        self.cluster = cluster
         self.delete_requested = {}
+        # pod UID -> (deadline, time after which no wake-up is pending)
+        self.deadline_wakeups = {}
 
     # entry point ---------------------------------------------------------
 
@@ -256,6 +99,11 @@ class PodHandler(object):
         if pod['metadata'].get('deletionTimestamp'):
             return self._delete(pod, capsule)
         phase = (pod.get('status') or {}).get('phase')
+        if active_deadline.is_deadline_failure(pod):
+            return self._stop_for_deadline(pod, capsule)
+        if phase not in TERMINAL_PHASES and active_deadline.exceeded(
+                pod, timestamps.utcnow()):
+            return self._deadline_exceeded(pod, capsule)
         if capsule is None:
             capsule = self._find_capsule(pod)
         if capsule is None:
@@ -264,8 +112,7 @@ class PodHandler(object):
             if pod_started(pod):
                 return self._lost(pod)
             return self._create(pod)
-        self._write_status(pod, capsule)
-        return None
+        return self._deadline_wakeup(self._write_status(pod, capsule))
 
     # create --------------------------------------------------------------
 
@@ -303,7 +150,7 @@ class PodHandler(object):
     def _resolve_env(self, pod):
         namespace = pod['metadata']['namespace']
         config_maps, secrets = {}, {}
-        for ref in to_capsule.env_references(pod):
+        for ref in pod_env.env_references(pod):
             if ref.kind == 'ConfigMap' and ref.name not in config_maps:
                 config_maps[ref.name] = self.pods.read_config_map(
                     namespace, ref.name)
@@ -312,8 +159,36 @@ class PodHandler(object):
                                                           ref.name)
         config_maps = {k: v for k, v in config_maps.items() if v is not None}
         secrets = {k: v for k, v in secrets.items() if v is not None}
-        return to_capsule.resolve_env(pod, config_maps, secrets,
-                                      host_ip=self.conf.node.internal_ip)
+        allocatable = None
+        if (self.cluster is not None and
+                resource_fields.needs_node_allocatable(pod)):
+            allocatable = self.cluster.node_allocatable()
+        return pod_env.resolve_env(pod, config_maps, secrets,
+                                   host_ip=self.conf.node.internal_ip,
+                                   service_env=self._service_env(pod),
+                                   node_allocatable=allocatable)
+
+    def _service_env(self, pod):
+        """The Service variables of the pod, as the kubelet gives them."""
+        if self.cluster is None:
+            return {}
+        forbidden = None
+        try:
+            master = self.cluster.master_services()
+            local = []
+            if service_env.enable_service_links(pod):
+                local = self.cluster.namespace_services(
+                    pod['metadata']['namespace'])
+        except cluster_view.ServicesForbidden as exc:
+            forbidden = exc
+        if forbidden is not None:
+            # The pod still runs; the operator learns what to grant.
+            LOG.warning('Pod %s: %s', pod_client.pod_key(pod), forbidden)
+            self.events.record(pod, 'Warning', 'ServiceEnvUnavailable',
+                               'The containers get no Service variables: '
+                               '%s.' % forbidden)
+            return {}
+        return service_env.service_env(pod, master, local)
 
     def _create(self, pod):
         key = pod_client.pod_key(pod)
@@ -362,11 +237,10 @@ class PodHandler(object):
         self.state.set_capsule(pod['metadata']['uid'], capsule)
         LOG.info('Pod %s: created capsule %s (%s)', key,
                  capsule.get('name'), capsule.get('uuid'))
-        self.events.record(pod, 'Normal', 'Created',
+        self.events.record(pod, 'Normal', 'CapsuleCreated',
                            'Created Zun capsule %s (%s)' % (
                                capsule.get('name'), capsule.get('uuid')))
-        self._write_status(pod, capsule)
-        return None
+        return self._deadline_wakeup(self._write_status(pod, capsule))
 
     def _defaults(self):
         return to_capsule.CapsuleDefaults(
@@ -377,6 +251,7 @@ class PodHandler(object):
     # status --------------------------------------------------------------
 
     def _write_status(self, pod, capsule):
+        """Write the capsule's view of the pod; returns the newest pod."""
         status = to_status.capsule_to_pod_status(
             pod, capsule, node_ip=self.conf.node.internal_ip,
             now=to_status.rfc3339(timestamps.utcnow()))
@@ -387,23 +262,22 @@ class PodHandler(object):
             # nothing will restart it, so its controller must replace it.
             status = dict(status, phase='Failed')
         if not to_status.pod_status_changed(old, status):
-            return
+            return pod
+        # Events first, as the kubelet records them when things happen:
+        # whoever sees the new status finds its Events already there.
+        self._record(pod, kubelet_events.status_events(old, status))
         updated = self._patch_status(pod, status)
         if status.get('phase') != old.get('phase'):
             LOG.info('Pod %s: %s -> %s (capsule %s %s)',
                      pod_client.pod_key(pod), old.get('phase'),
                      status.get('phase'), capsule.get('uuid'),
                      capsule.get('status'))
-        if (status.get('phase') == 'Failed' and
-                old.get('phase') != 'Failed'):
-            self.events.record(pod, 'Warning', 'Failed',
-                               status.get('message') or
-                               'The pod\'s containers failed')
-        elif (status.get('phase') == 'Running' and
-              old.get('phase') != 'Running'):
-            self.events.record(pod, 'Normal', 'Started',
-                               'Capsule %s is running' % capsule.get('uuid'))
-        return updated
+        return updated or pod
+
+    def _record(self, pod, events):
+        for event in events:
+            self.events.record(pod, event.type, event.reason, event.message,
+                               field_path=event.field_path)
 
     def _patch_status(self, pod, status):
         updated = self.pods.patch_status(pod, status)
@@ -438,26 +312,80 @@ class PodHandler(object):
             LOG.info('Pod %s: capsule gone, pod deleted', key)
             return None
         if uid not in self.delete_requested:
-            try:
-                gone = self.zun.delete_capsule(capsule['uuid'])
-            except zun_client.ZunError as exc:
-                self.events.record(pod, 'Warning', 'ProviderDeleteFailed',
-                                   'Zun could not delete capsule %s: %s'
-                                   % (capsule['uuid'], exc))
-                raise
-            self.delete_requested[uid] = timestamps.utcnow()
-            self.events.record(pod, 'Normal', 'Killing',
-                               'Deleting Zun capsule %s' % capsule['uuid'])
-            LOG.info('Pod %s: deleting capsule %s', key, capsule['uuid'])
-            if gone:
+            self._record(pod, kubelet_events.killing_events(
+                pod.get('status')))
+            if self._delete_capsule(pod, capsule):
                 return self._delete(pod, None)
         return DELETE_CHECK_INTERVAL
+
+    def _delete_capsule(self, pod, capsule):
+        """Ask Zun to delete the pod's capsule; True if already gone."""
+        try:
+            gone = self.zun.delete_capsule(capsule['uuid'])
+        except zun_client.ZunError as exc:
+            self.events.record(pod, 'Warning', 'ProviderDeleteFailed',
+                               'Zun could not delete capsule %s: %s'
+                               % (capsule['uuid'], exc))
+            raise
+        self.delete_requested[pod['metadata']['uid']] = timestamps.utcnow()
+        LOG.info('Pod %s: deleting capsule %s', pod_client.pod_key(pod),
+                 capsule['uuid'])
+        return gone
+
+    # activeDeadlineSeconds -----------------------------------------------
+
+    def _deadline_exceeded(self, pod, capsule):
+        LOG.info('Pod %s: active longer than its activeDeadlineSeconds '
+                 '(%s s); stopping it', pod_client.pod_key(pod),
+                 pod['spec'].get('activeDeadlineSeconds'))
+        self.deadline_wakeups.pop(pod['metadata']['uid'], None)
+        self.events.record(pod, 'Normal', active_deadline.REASON,
+                           active_deadline.MESSAGE)
+        self._record(pod, kubelet_events.killing_events(pod.get('status')))
+        updated = self._patch_status(pod, active_deadline.exceeded_status(
+            pod, now=to_status.rfc3339(timestamps.utcnow())))
+        return self._stop_for_deadline(updated or pod, capsule)
+
+    def _stop_for_deadline(self, pod, capsule):
+        """Delete the capsule of a pod failed for its deadline, once."""
+        uid = pod['metadata']['uid']
+        if uid in self.delete_requested:
+            return None
+        if capsule is None:
+            capsule = self._find_capsule(pod)
+        if capsule is not None:
+            self._delete_capsule(pod, capsule)
+        # Also when there was none: later looks need not ask Zun again.
+        self.delete_requested.setdefault(uid, timestamps.utcnow())
+        return None
+
+    def _deadline_wakeup(self, pod):
+        """The delay after which the pod's deadline passes, if not queued.
+
+        Every look at the pod goes through its queue key: the handler
+        returns the delay once per deadline (a new or lowered
+        activeDeadlineSeconds gives a new one), not once per sync.
+        """
+        uid = pod['metadata']['uid']
+        due = active_deadline.due(pod)
+        if due is None or (pod.get('status') or {}).get(
+                'phase') in TERMINAL_PHASES:
+            self.deadline_wakeups.pop(uid, None)
+            return None
+        now = timestamps.utcnow()
+        queued = self.deadline_wakeups.get(uid)
+        if queued is not None and queued[0] == due and now < queued[1]:
+            return None
+        self.deadline_wakeups[uid] = (
+            due, due + datetime.timedelta(seconds=DEADLINE_MARGIN / 2))
+        return max(0.0, (due - now).total_seconds()) + DEADLINE_MARGIN
 
     def _pod_gone(self, key):
         """The pod left the API without us: remove its capsule."""
         uid = self.state.take_gone_uid(key)
         if uid is None:
             return None
+        self.deadline_wakeups.pop(uid, None)
         already_deleting = self.delete_requested.pop(uid, None) is not None
         capsule = self.state.capsule(uid)
         if capsule is not None and not already_deleting:

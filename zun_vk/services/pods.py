@@ -16,9 +16,11 @@ import time
 from oslo_log import log as logging
 
 from zun_vk.kube import client as kube_client
+from zun_vk.kube import cluster_view
 from zun_vk.kube import pods as pod_client
 from zun_vk.services import base
 from zun_vk.services import pod_handler
+from zun_vk.services import pod_state
 from zun_vk import workqueue
 from zun_vk.zun import client as zun_client
 
@@ -65,9 +67,10 @@ class PodService(base.Worker):
         self.zun = zun_client.ZunAPI(conf)
         self.pods = pod_client.PodClient(self.kube, conf.node_name)
         self.events = pod_client.EventRecorder(self.kube, conf.node_name)
-        self.state = pod_handler.NodeState()
+        self.state = pod_state.NodeState()
         self.handler = pod_handler.PodHandler(
-            conf, self.state, self.pods, self.zun, self.events)
+            conf, self.state, self.pods, self.zun, self.events,
+            cluster=cluster_view.ClusterView(self.kube, conf.node_name))
         for index in range(conf.sync.pod_workers):
             self.spawn('worker-%d' % index, self._work)
         self.spawn('watch', self._watch_loop)

@@ -105,6 +105,10 @@ _OWNED_KEYS = ('phase', 'reason', 'message', 'conditions', 'hostIP',
 _KUBELET_CONDITIONS = ('Initialized', 'Ready', 'ContainersReady',
                        'PodScheduled', 'PodReadyToStartContainers')
 _TERMINAL = ('Succeeded', 'Failed')
+# What of a PodStatus zun-vk writes; everything else belongs to others.
+OWNED_KEYS = _OWNED_KEYS
+OWNED_CONDITIONS = ('Initialized', 'Ready', 'ContainersReady',
+                    'PodScheduled')
 _TIME_KEYS = ('startTime', 'lastTransitionTime', 'lastProbeTime',
               'startedAt', 'finishedAt')
 _EXIT_CODE = re.compile(r'Exited\s*\((-?\d+)\)')
@@ -231,6 +235,16 @@ def lost_capsule_status(pod, *, now):
     ContainerStatusUnknown (exit code 137), as the kubelet reports
     containers it cannot find any more.
     """
+    return terminated_status(pod, REASON_NOT_FOUND, LOST_MESSAGE, now=now)
+
+
+def terminated_status(pod, reason, message, *, now):
+    """Phase Failed with reason and message, every container terminated.
+
+    Containers not already terminated become terminated
+    ContainerStatusUnknown (exit code 137), the kubelet's way of writing
+    a container whose end it did not observe.
+    """
     spec = pod.get('spec') or {}
     old = pod.get('status') or {}
 
@@ -250,7 +264,7 @@ def lost_capsule_status(pod, *, now):
             result.append(_plain_status(container, before, state))
         return result
 
-    return _assemble(pod, 'Failed', REASON_NOT_FOUND, LOST_MESSAGE,
+    return _assemble(pod, 'Failed', reason, message,
                      gone(spec.get('initContainers') or [], True),
                      gone(spec.get('containers') or [], False), now)
 
@@ -308,6 +322,8 @@ class _Observed:
         self.container_id = container_id
         self.ready = ready
         self.previous = previous or {}
+        # The image Zun runs the container from (None: not created yet).
+        self.image = None
 
 
 class _Failure:
@@ -334,6 +350,15 @@ def _match(specs, zun_containers):
 
 
 def _observe(spec, zun, previous_by_name, failure, now, pending_reason):
+    seen = _observe_state(spec, zun, previous_by_name, failure, now,
+                          pending_reason)
+    if zun is not None and zun.get('image'):
+        seen.image = zun['image']
+    return seen
+
+
+def _observe_state(spec, zun, previous_by_name, failure, now,
+                   pending_reason):
     previous = previous_by_name.get(spec.get('name')) or {}
     if zun is None:
         return _Observed(spec, _waiting_for(failure, pending_reason),
@@ -384,10 +409,12 @@ def _final(seen, policy, init):
         return seen
     code = before.get('exitCode')
     if policy == 'Never' or (code == 0 and (init or policy == 'OnFailure')):
-        return _Observed(seen.spec, {'terminated': before}, _TERMINATED,
+        kept = _Observed(seen.spec, {'terminated': before}, _TERMINATED,
                          exit_code=code,
                          container_id=seen.previous.get('containerID'),
                          previous=seen.previous)
+        kept.image = seen.image or seen.previous.get('image')
+        return kept
     return seen
 
 
@@ -513,14 +540,20 @@ def _status(seen, init):
         'lastState': seen.previous.get('lastState') or {},
         'ready': ready,
         'restartCount': 0,
-        'image': seen.spec.get('image') or '',
+        'image': _image(seen),
         'imageID': '',
         'started': seen.category == _RUNNING,
     }
     if seen.container_id:
         result['containerID'] = seen.container_id
-        result['imageID'] = IMAGE_ID_PREFIX + (seen.spec.get('image') or '')
+        result['imageID'] = IMAGE_ID_PREFIX + _image(seen)
     return result
+
+
+def _image(seen):
+    # What runs, as the kubelet reports it: a patched spec.image does not
+    # change a container Zun already made (nor make a status write).
+    return seen.image or seen.spec.get('image') or ''
 
 
 def _plain_status(container, before, state):

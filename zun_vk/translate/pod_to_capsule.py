@@ -51,20 +51,9 @@ Containers
     since neither Zun nor the engine knows that syntax.
 
 Environment
-    ``env_references()`` lists the ConfigMaps and Secrets a pod needs;
-    ``resolve_env()`` resolves env and envFrom from their ``data`` (Secret
-    values base64-encoded, as the API returns them) with kubelet semantics:
-    envFrom first, then env in order, later names override earlier ones,
-    optional references that are missing are skipped. fieldRef supports
-    metadata.name, metadata.namespace, metadata.uid, metadata.labels['k'],
-    metadata.annotations['k'], metadata.labels and metadata.annotations
-    (whole, ``k="v"`` lines sorted), spec.nodeName and
-    spec.serviceAccountName. status.hostIP and status.hostIPs resolve to
-    the virtual node's IP when the caller passes ``host_ip``: that is the
-    value this node reports as the pod's hostIP. status.podIP(s) refuse the
-    pod: Neutron assigns the address while Zun creates the capsule, after
-    the environment is fixed, and the capsule template cannot ask for a
-    fixed IP. resourceFieldRef refuses the pod.
+    Resolved by pod_env (env, envFrom, fieldRef, resourceFieldRef and
+    Service variables, with the kubelet's ``$(VAR)`` expansion) before
+    the translation, which takes the result as ``resolved_env``.
 
 Volumes
     A capsule mounts only Cinder volumes. The pod's ``cinder`` volume
@@ -97,18 +86,20 @@ Accepted with a warning (returned in CapsuleRequest.warnings, for an Event)
     (runAsUser, runAsNonRoot, readOnlyRootFilesystem, capabilities.drop,
     seccomp/SELinux/AppArmor profiles, sysctls, ...), since a capsule runs
     with the image's user and the engine's default profile; hostAliases,
-    dnsConfig, hostname and subdomain; command (ENTRYPOINT, see above);
+    dnsConfig, hostname and subdomain (the capsule template carries no
+    host name, /etc/hosts entries or DNS settings, so the containers get
+    the engine's name for the sandbox, not the pod's name); command
+    (ENTRYPOINT, see above);
     Cinder fsType (Zun uses its own ``[volume]fstype``).
 """
 
-import base64
-import binascii
 import dataclasses
 import hashlib
 import math
 import re
 
 from zun_vk.translate import errors
+from zun_vk.translate import pod_env
 from zun_vk.translate import quantity
 
 LABEL_CLUSTER = 'zun-vk/cluster-id'
@@ -126,9 +117,16 @@ ZUN_NAME_PATTERN = re.compile(r'[a-zA-Z0-9][a-zA-Z0-9_.-]+')
 RESTART_POLICIES = ('Always', 'OnFailure', 'Never')
 SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount'
 
+# The environment is resolved by pod_env; these names stay here for the
+# callers that know them from this module.
+EnvReference = pod_env.EnvReference
+expand_references = pod_env.expand_references
+env_references = pod_env.env_references
+resolve_env = pod_env.resolve_env
+format_map = pod_env.format_map
+
 _NAME_UNSAFE = re.compile(r'[^a-z0-9_.-]+')
 _HEX = re.compile(r'[0-9a-f]')
-_SUBSCRIPT = re.compile(r"^metadata\.(labels|annotations)\['(.*)'\]$")
 _PROBES = ('livenessProbe', 'readinessProbe', 'startupProbe')
 _POD_SECURITY_WARN = (
     'runAsUser', 'runAsGroup', 'runAsNonRoot', 'fsGroup',
@@ -139,8 +137,23 @@ _CONTAINER_SECURITY_WARN = (
     'runAsUser', 'runAsGroup', 'runAsNonRoot', 'readOnlyRootFilesystem',
     'allowPrivilegeEscalation', 'seccompProfile', 'seLinuxOptions',
     'appArmorProfile')
-_POD_FIELDS_WARN = ('hostAliases', 'dnsConfig', 'hostname', 'subdomain',
-                    'setHostnameAsFQDN')
+# Zun 18's capsule template has no hostname, /etc/hosts or DNS field
+# (zun/api/controllers/v1/capsules.py reads only the name, labels and
+# annotations of its metadata): the engine names the capsule's sandbox.
+_POD_FIELDS_WARN = (
+    (('hostname', 'subdomain', 'setHostnameAsFQDN'),
+     "a Zun capsule cannot be given a host name, so its containers see "
+     "the name the container engine gives the capsule; read the pod's "
+     'name from a fieldRef to metadata.name instead'),
+    (('hostAliases',),
+     "a Zun capsule's /etc/hosts is written by the container engine and "
+     'gets no extra entries; add them in the container command or use '
+     'DNS names'),
+    (('dnsConfig',),
+     'a Zun capsule uses the DNS servers of its Neutron subnet; ask the '
+     "operator to set them on the subnet (openstack subnet set "
+     '--dns-nameserver)'),
+)
 _KNOWN_VOLUME_KEYS = ('name',)
 _PROTOCOLS = ('TCP', 'UDP')
 
@@ -177,17 +190,6 @@ class CapsuleRequest:
         return {'template': self.template}
 
 
-@dataclasses.dataclass(frozen=True)
-class EnvReference:
-    """A ConfigMap or Secret (or one key of it) a pod's env needs."""
-
-    kind: str
-    namespace: str
-    name: str
-    key: str = None
-    optional: bool = False
-
-
 def capsule_name(namespace, name, uid):
     """Deterministic, Zun-valid capsule name for one pod (by UID)."""
     suffix = _uid_tag(uid)
@@ -217,253 +219,12 @@ def zun_vk_labels(cluster_id, node_name, namespace, pod_name, pod_uid):
     }
 
 
-# --- environment ---------------------------------------------------------
-
-def expand_references(text, env):
-    """Expand ``$(NAME)`` from the dict env the way the kubelet does.
-
-    ``$$`` is an escaped ``$``; unknown names and incomplete references
-    stay as written.
-    """
-    out = []
-    i = 0
-    size = len(text)
-    while i < size:
-        char = text[i]
-        if char != '$' or i + 1 == size:
-            out.append(char)
-            i += 1
-            continue
-        following = text[i + 1]
-        if following == '$':
-            out.append('$')
-            i += 2
-        elif following == '(':
-            close = text.find(')', i + 2)
-            if close == -1:
-                out.append('$(')
-                i += 2
-            else:
-                name = text[i + 2:close]
-                out.append(env[name] if name in env else '$(%s)' % name)
-                i = close + 1
-        else:
-            out.append(char + following)
-            i += 2
-    return ''.join(out)
-
-
-def _all_containers(pod):
-    spec = pod.get('spec') or {}
-    for kind in ('initContainers', 'containers'):
-        for index, container in enumerate(spec.get(kind) or []):
-            yield 'spec.%s[%d]' % (kind, index), container
-
-
-def env_references(pod):
-    """ConfigMaps and Secrets (and keys) the pod's environment needs.
-
-    In first-use order, without duplicates; ``key`` is None for envFrom.
-    """
-    namespace = _meta(pod).get('namespace') or 'default'
-    found = []
-    for _path, container in _all_containers(pod):
-        for source in container.get('envFrom') or []:
-            for kind, field in (('ConfigMap', 'configMapRef'),
-                                ('Secret', 'secretRef')):
-                ref = source.get(field)
-                if ref is not None:
-                    found.append(EnvReference(
-                        kind, namespace, ref.get('name') or '', None,
-                        bool(ref.get('optional'))))
-        for var in container.get('env') or []:
-            value_from = var.get('valueFrom') or {}
-            for kind, field in (('ConfigMap', 'configMapKeyRef'),
-                                ('Secret', 'secretKeyRef')):
-                ref = value_from.get(field)
-                if ref is not None:
-                    found.append(EnvReference(
-                        kind, namespace, ref.get('name') or '',
-                        ref.get('key'), bool(ref.get('optional'))))
-    return list(dict.fromkeys(found))
-
-
-def resolve_env(pod, configmaps, secrets, *, host_ip=None):
-    """Resolve every container's environment.
-
-    configmaps and secrets map an object name (in the pod's namespace) to
-    its ``data``; a Secret's values are base64 as the API returns them. A
-    name missing from the dict means the object does not exist. Returns
-    {container name: [{'name': ..., 'value': ...}, ...]} for init and
-    regular containers. Raises MissingReference for a required reference
-    that cannot be satisfied and UnsupportedPod for a fieldRef or
-    resourceFieldRef this node cannot provide.
-    """
-    resolved = {}
-    for path, container in _all_containers(pod):
-        resolved[container.get('name')] = _resolve_container_env(
-            pod, path, container, configmaps or {}, secrets or {}, host_ip)
-    return resolved
-
-
-def _resolve_container_env(pod, path, container, configmaps, secrets,
-                           host_ip):
-    namespace = _meta(pod).get('namespace') or 'default'
-    env = {}
-    for index, source in enumerate(container.get('envFrom') or []):
-        source_path = '%s.envFrom[%d]' % (path, index)
-        prefix = source.get('prefix') or ''
-        for kind, field, objects in (
-                ('ConfigMap', 'configMapRef', configmaps),
-                ('Secret', 'secretRef', secrets)):
-            ref = source.get(field)
-            if ref is None:
-                continue
-            name = ref.get('name') or ''
-            if name not in objects:
-                if ref.get('optional'):
-                    continue
-                raise errors.MissingReference(
-                    kind, namespace, name,
-                    field_path='%s.%s' % (source_path, field))
-            for key, raw in sorted((objects[name] or {}).items()):
-                value = raw
-                if kind == 'Secret':
-                    value = _decode_secret(raw, name, key, source_path)
-                if _valid_env_name(prefix + key):
-                    env[prefix + key] = value
-    for index, var in enumerate(container.get('env') or []):
-        var_path = '%s.env[%d]' % (path, index)
-        value_from = var.get('valueFrom')
-        if not var.get('name'):
-            continue
-        if value_from is None:
-            env[var['name']] = expand_references(var.get('value') or '', env)
-            continue
-        value = _value_from(pod, namespace, var_path, value_from,
-                            configmaps, secrets, host_ip)
-        if value is not None:
-            env[var['name']] = value
-    return [{'name': name, 'value': value} for name, value in env.items()]
-
-
-def _value_from(pod, namespace, path, value_from, configmaps, secrets,
-                host_ip):
-    """One env var's value, or None when an optional source is missing."""
-    if value_from.get('fieldRef') is not None:
-        field_path = value_from['fieldRef'].get('fieldPath') or ''
-        return _field_value(pod, field_path, host_ip,
-                            path + '.valueFrom.fieldRef.fieldPath')
-    if value_from.get('resourceFieldRef') is not None:
-        raise errors.UnsupportedPod(
-            path + '.valueFrom.resourceFieldRef',
-            'resource fields are not available to capsule containers; set '
-            'the value as a literal env value instead')
-    for kind, field, objects in (('ConfigMap', 'configMapKeyRef', configmaps),
-                                 ('Secret', 'secretKeyRef', secrets)):
-        ref = value_from.get(field)
-        if ref is None:
-            continue
-        name = ref.get('name') or ''
-        key = ref.get('key') or ''
-        optional = bool(ref.get('optional'))
-        ref_path = '%s.valueFrom.%s' % (path, field)
-        if name not in objects:
-            if optional:
-                return None
-            raise errors.MissingReference(kind, namespace, name, key,
-                                          ref_path)
-        data = objects[name] or {}
-        if key not in data:
-            if optional:
-                return None
-            raise errors.MissingReference(kind, namespace, name, key,
-                                          ref_path, object_found=True)
-        if kind == 'Secret':
-            return _decode_secret(data[key], name, key, ref_path)
-        return data[key]
-    raise errors.UnsupportedPod(
-        path + '.valueFrom', 'this kind of value source is not supported')
-
-
-def _field_value(pod, field_path, host_ip, path):
-    meta = _meta(pod)
-    spec = pod.get('spec') or {}
-    simple = {
-        'metadata.name': meta.get('name'),
-        'metadata.namespace': meta.get('namespace'),
-        'metadata.uid': meta.get('uid'),
-        'spec.nodeName': spec.get('nodeName'),
-        'spec.serviceAccountName': spec.get('serviceAccountName'),
-    }
-    if field_path in simple:
-        return simple[field_path] or ''
-    if field_path in ('metadata.labels', 'metadata.annotations'):
-        return format_map(meta.get(field_path.split('.')[1]) or {})
-    match = _SUBSCRIPT.match(field_path)
-    if match:
-        return (meta.get(match.group(1)) or {}).get(match.group(2), '')
-    if field_path in ('status.hostIP', 'status.hostIPs'):
-        if host_ip:
-            return host_ip
-        raise errors.UnsupportedPod(
-            path, 'the node IP is not configured, so %s cannot be provided'
-            % field_path)
-    if field_path in ('status.podIP', 'status.podIPs'):
-        raise errors.UnsupportedPod(
-            path, 'Neutron assigns the pod IP while Zun creates the capsule, '
-            'after the environment is fixed, so %s cannot be provided; '
-            'read the address inside the container (for example with '
-            '`hostname -i`) instead' % field_path)
-    raise errors.UnsupportedPod(
-        path, "the field '%s' is not supported in env" % field_path)
-
-
-def format_map(values):
-    """Labels or annotations as the kubelet formats them: sorted k="v"."""
-    return '\n'.join('%s=%s' % (key, _go_quote(values[key]))
-                     for key in sorted(values))
-
-
-def _go_quote(text):
-    escapes = {'"': '\\"', '\\': '\\\\', '\a': '\\a', '\b': '\\b',
-               '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t',
-               '\v': '\\v'}
-    out = []
-    for char in str(text):
-        if char in escapes:
-            out.append(escapes[char])
-        elif char.isprintable():
-            out.append(char)
-        elif ord(char) < 0x80:
-            out.append('\\x%02x' % ord(char))
-        elif ord(char) < 0x10000:
-            out.append('\\u%04x' % ord(char))
-        else:
-            out.append('\\U%08x' % ord(char))
-    return '"%s"' % ''.join(out)
-
-
-def _decode_secret(raw, name, key, path):
-    try:
-        return base64.b64decode(raw or '', validate=True).decode('utf-8')
-    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
-        raise errors.UnsupportedPod(
-            path, "the value of key '%s' in Secret %s is not UTF-8 text; "
-            'Zun passes environment values as text' % (key, name)) from None
-
-
-def _valid_env_name(name):
-    # The engine cannot represent names with '=' or control characters.
-    return bool(name) and '=' not in name and name.isprintable()
-
-
 # --- pod -> capsule ------------------------------------------------------
 
 def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
     """Build the capsule template for a pod.
 
-    resolved_env is resolve_env()'s result, or None when the caller has
+    resolved_env is pod_env.resolve_env()'s result, or None when the caller has
     not resolved anything: then only literal env values are allowed and
     any valueFrom or envFrom raises ValueError. Raises UnsupportedPod
     listing every field Zun cannot honour. Returns a CapsuleRequest.
@@ -557,11 +318,10 @@ def _check_pod(spec, problems, warnings):
     if spec.get('hostUsers') is False:
         warnings.append('spec.hostUsers: Zun capsules do not use user '
                         'namespaces; the setting is ignored.')
-    ignored = [f for f in _POD_FIELDS_WARN if spec.get(f)]
-    if ignored:
-        warnings.append(
-            'spec: %s cannot be applied to a Zun capsule and are ignored.'
-            % ', '.join(ignored))
+    for fields, why in _POD_FIELDS_WARN:
+        ignored = ['spec.' + f for f in fields if spec.get(f)]
+        if ignored:
+            warnings.append('%s: ignored; %s.' % (', '.join(ignored), why))
     if spec.get('resources'):
         warnings.append('spec.resources: pod-level resources are ignored; '
                         'Zun sizes a capsule from its containers.')
@@ -606,7 +366,7 @@ def _volumes(spec, defaults, problems, warnings):
             if empty_dir.get('medium') == 'Memory':
                 problems.append((path + '.emptyDir.medium',
                                  'Zun capsules cannot mount memory-backed '
-                                 '(tmpfs) volumes'))
+                                 '(tmpfs) volumes; remove medium: Memory'))
                 continue
             size = defaults.empty_dir_size_gb
             if empty_dir.get('sizeLimit'):
@@ -635,9 +395,8 @@ def _volume_refusal(kind):
         return ('persistent volume claims are not supported; use a cinder '
                 'volume source with the Cinder volume ID instead')
     if kind == 'emptyDir':
-        return ('Zun capsules can only mount Cinder volumes and this node '
-                'is not configured to back emptyDir with Cinder; use a '
-                'cinder volume source instead')
+        return ('Zun capsules can only mount Cinder volumes; use a cinder '
+                'volume source with the ID of a Cinder volume instead')
     return ('Zun capsules can only mount Cinder volumes; %s volumes are not '
             'supported (use env or envFrom for configuration)' % kind)
 
@@ -673,7 +432,9 @@ def _container(path, kind, container, resolved_env, defaults, volumes,
     if container.get('command'):
         warnings.append(
             "%s.command: if the image defines an ENTRYPOINT, Zun keeps it "
-            'and passes the command to it as arguments.' % path)
+            'and passes the command to it as arguments; use an image '
+            'without an ENTRYPOINT if the command must run as given.'
+            % path)
     if container.get('workingDir'):
         result['workDir'] = container['workingDir']
     if env:
@@ -835,8 +596,8 @@ def _resources(path, container, defaults, problems, warnings):
             value = low
         if high is not None and value > high:
             problems.append((field, '%s %s is more than the %s %s Zun '
-                             'allows per container' % (value, unit, high,
-                                                       unit)))
+                             'allows per container; lower it' % (
+                                 value, unit, high, unit)))
         requested[name] = float(value) if name == 'cpu' else int(value)
     return requested
 

@@ -179,9 +179,12 @@ def test_init_containers_and_env_from_config_map_and_secret(
     detail = fixtures.capsule_detail(zun, capsule['uuid'])
     # Zun renames a capsule's containers; they keep the spec's order.
     main = detail['containers'][0]
-    assert main['environment'] == {'COLOUR': 'blue', 'TOKEN': 's3cret',
-                                   'POD_NAME': 'with-env',
-                                   'PLAIN': 'literal'}
+    # The pod's own variables, then the kubelet's Service variables.
+    own = {k: v for k, v in main['environment'].items()
+           if not k.startswith('KUBERNETES_')}
+    assert own == {'COLOUR': 'blue', 'TOKEN': 's3cret',
+                   'POD_NAME': 'with-env', 'PLAIN': 'literal'}
+    assert 'KUBERNETES_SERVICE_HOST' in main['environment']
     assert len(detail['init_containers']) == 1
     assert detail['init_containers'][0]['command'] == ['true']
 

@@ -5,7 +5,9 @@ import types
 
 import pytest
 
+from zun_vk.kube import cluster_view
 from zun_vk.services import pod_handler
+from zun_vk.services import pod_state
 from zun_vk.translate import pod_to_capsule as to_capsule
 from zun_vk.zun import client as zun_client
 
@@ -39,6 +41,8 @@ class FakeZun(object):
         self.deleted = []
         self.fail_create = None
         self.counter = 0
+        self.templates = []
+        self.gets = 0
 
     def _labels_ok(self, c):
         return c
@@ -56,9 +60,11 @@ class FakeZun(object):
                    'addresses': {}}
         self.capsules[uuid] = capsule
         self.created.append(uuid)
+        self.templates.append(template)
         return dict(capsule)
 
     def get_capsule(self, ident):
+        self.gets += 1
         matches = [c for c in self.capsules.values()
                    if ident in (c['uuid'], c['name'])]
         if len(matches) > 1:
@@ -102,18 +108,44 @@ class FakePods(object):
 class FakeEvents(object):
     def __init__(self):
         self.recorded = []
+        self.paths = []
 
-    def record(self, pod, event_type, reason, message):
+    def record(self, pod, event_type, reason, message, field_path=None):
         self.recorded.append((event_type, reason, message))
+        self.paths.append(field_path)
+
+
+class FakeCluster(object):
+    def __init__(self):
+        self.master = []
+        self.services = {}
+        self.allocatable = {'cpu': '100', 'memory': '409600Mi'}
+        self.forbidden = False
+        self.allocatable_reads = 0
+
+    def master_services(self):
+        if self.forbidden:
+            raise cluster_view.ServicesForbidden('may not read Services')
+        return self.master
+
+    def namespace_services(self, namespace):
+        return self.services.get(namespace, [])
+
+    def node_allocatable(self):
+        self.allocatable_reads += 1
+        return self.allocatable
 
 
 @pytest.fixture
 def env():
-    state = pod_handler.NodeState()
+    state = pod_state.NodeState()
     zun, pods, events = FakeZun(), FakePods(), FakeEvents()
-    handler = pod_handler.PodHandler(conf(), state, pods, zun, events)
+    cluster = FakeCluster()
+    handler = pod_handler.PodHandler(conf(), state, pods, zun, events,
+                                     cluster=cluster)
     return types.SimpleNamespace(state=state, zun=zun, pods=pods,
-                                 events=events, handler=handler)
+                                 events=events, handler=handler,
+                                 cluster=cluster)
 
 
 def test_a_new_pod_gets_one_capsule_even_when_synced_twice(env):
@@ -128,7 +160,7 @@ def test_a_new_pod_gets_one_capsule_even_when_synced_twice(env):
     assert capsule['labels'][to_capsule.LABEL_POD_UID] == pod['metadata'][
         'uid']
     assert capsule['labels'][to_capsule.LABEL_NODE] == NODE
-    assert [r for _t, r, _m in env.events.recorded] == ['Created']
+    assert [r for _t, r, _m in env.events.recorded] == ['CapsuleCreated']
 
 
 def test_duplicate_capsules_are_reduced_to_the_oldest(env):
@@ -197,7 +229,6 @@ def test_delete_removes_capsule_then_pod_with_grace_zero(env):
     assert env.handler.sync(key) == pod_handler.DELETE_CHECK_INTERVAL
     assert env.zun.deleted == [uuid]
     assert env.pods.deleted == []
-    assert env.events.recorded[-1][1] == 'Killing'
     # Zun answers 404 now: the pod goes, with grace 0.
     assert env.handler.sync(key) is None
     assert env.zun.deleted == [uuid]
@@ -285,3 +316,180 @@ def test_pod_removed_during_capsule_delete_sends_one_delete(env):
     env.state.observe('DELETED', make_pod(resourceVersion='6'))
     assert env.handler.sync(key) is None
     assert env.zun.deleted == [uuid]
+
+
+# --- what the kubelet does -------------------------------------------------
+
+def service(name, namespace, cluster_ip, port):
+    return {'metadata': {'name': name, 'namespace': namespace},
+            'spec': {'clusterIP': cluster_ip, 'ports': [{'port': port}]}}
+
+
+def created_env(env):
+    return env.zun.templates[-1]['spec']['containers'][0].get('env') or {}
+
+
+@pytest.mark.parametrize('links, db_expected', [
+    (None, True), (True, True), (False, False)])
+def test_service_variables_reach_the_capsule(env, links, db_expected):
+    env.cluster.master = [service('kubernetes', 'default', '10.0.0.1', 443)]
+    env.cluster.services['ns'] = [service('db', 'ns', '10.0.0.7', 5432)]
+    pod = make_pod()
+    if links is not None:
+        pod['spec']['enableServiceLinks'] = links
+    pod['spec']['containers'][0]['env'] = [
+        {'name': 'DB_PORT', 'value': 'mine'}]
+    env.handler.sync(env.state.observe('ADDED', pod))
+    variables = created_env(env)
+    assert variables['KUBERNETES_SERVICE_HOST'] == '10.0.0.1'
+    assert variables['KUBERNETES_PORT_443_TCP_PORT'] == '443'
+    assert ('DB_SERVICE_HOST' in variables) is db_expected
+    # The pod's own variable wins over the Service's.
+    assert variables['DB_PORT'] == 'mine'
+
+
+def test_services_forbidden_still_runs_the_pod_and_says_why(env):
+    env.cluster.forbidden = True
+    env.handler.sync(env.state.observe('ADDED', make_pod()))
+    assert len(env.zun.created) == 1
+    assert 'KUBERNETES_SERVICE_HOST' not in created_env(env)
+    assert ('Warning', 'ServiceEnvUnavailable') in [
+        e[:2] for e in env.events.recorded]
+
+
+@pytest.mark.parametrize('resources, value, reads', [
+    ({}, '409600', 1),
+    ({'limits': {'memory': '64Mi'}, 'requests': {'memory': '64Mi'}},
+     '64', 0),
+])
+def test_resource_field_ref_with_and_without_limit(
+        env, resources, value, reads):
+    pod = make_pod()
+    pod['spec']['containers'][0].update(resources=resources, env=[{
+        'name': 'MEM', 'valueFrom': {'resourceFieldRef': {
+            'resource': 'limits.memory', 'divisor': '1Mi'}}}])
+    env.handler.sync(env.state.observe('ADDED', pod))
+    assert created_env(env)['MEM'] == value
+    assert env.cluster.allocatable_reads == reads
+
+
+def run_capsule(env, key, status='Running', detail=None):
+    uuid = env.zun.created[-1]
+    env.zun.capsules[uuid].update(status='Running', containers=[{
+        'uuid': 'c-1', 'name': 'capsule-x-alpha-1', 'image': 'busybox',
+        'status': status, 'status_detail': detail,
+        'created_at': '2026-01-01T00:00:05Z',
+        'updated_at': '2026-01-01T00:00:06Z'}])
+    env.state.replace_capsules(env.zun.list_capsules())
+    return env.handler.sync(key)
+
+
+def test_created_and_started_events_like_the_kubelet(env):
+    key = env.state.observe('ADDED', make_pod())
+    env.handler.sync(key)
+    run_capsule(env, key)
+    recorded = list(zip(env.events.recorded, env.events.paths))
+    assert recorded[-2:] == [
+        (('Normal', 'Created', 'Created container main'),
+         'spec.containers{main}'),
+        (('Normal', 'Started', 'Started container main'),
+         'spec.containers{main}')]
+    # Nothing new: no new Events.
+    count = len(env.events.recorded)
+    env.handler.sync(key)
+    assert len(env.events.recorded) == count
+
+
+def test_deleting_a_running_pod_reports_stopping_its_containers(env):
+    key = env.state.observe('ADDED', make_pod())
+    env.handler.sync(key)
+    run_capsule(env, key)
+    running = env.state.pod(key)
+    deleting = dict(running, metadata=dict(
+        running['metadata'], deletionTimestamp='2026-01-01T00:00:00Z',
+        resourceVersion='50'))
+    env.state.observe('MODIFIED', deleting)
+    assert env.handler.sync(key) == pod_handler.DELETE_CHECK_INTERVAL
+    assert env.events.recorded[-1] == ('Normal', 'Killing',
+                                       'Stopping container main')
+    assert env.events.paths[-1] == 'spec.containers{main}'
+
+
+def ago(seconds):
+    moment = datetime.datetime.now(datetime.timezone.utc) - \
+        datetime.timedelta(seconds=seconds)
+    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def with_deadline(pod, seconds, started_ago):
+    pod['spec']['activeDeadlineSeconds'] = seconds
+    pod['status']['startTime'] = ago(started_ago)
+    return pod
+
+
+def test_a_pod_past_its_deadline_is_stopped_and_failed(env):
+    key = env.state.observe('ADDED', make_pod())
+    env.handler.sync(key)
+    run_capsule(env, key)
+    uuid = env.zun.created[0]
+    late = dict(env.state.pod(key))
+    late['metadata'] = dict(late['metadata'], resourceVersion='60')
+    late['spec'] = dict(late['spec'])
+    late['status'] = dict(late['status'])
+    env.state.observe('MODIFIED', with_deadline(late, 10, 3600))
+    assert env.handler.sync(key) is None
+    status = env.pods.statuses[-1]
+    assert (status['phase'], status['reason'], status['message']) == (
+        'Failed', 'DeadlineExceeded',
+        'Pod was active on the node longer than the specified deadline')
+    terminated = status['containerStatuses'][0]['state']['terminated']
+    assert terminated['exitCode'] == 137
+    assert env.zun.deleted == [uuid]
+    assert ('Normal', 'DeadlineExceeded',
+            'Pod was active on the node longer than the specified '
+            'deadline') in env.events.recorded
+    assert ('Normal', 'Killing', 'Stopping container main') in (
+        env.events.recorded)
+    # Looked at again (the capsule is gone): no second delete, no
+    # "capsule lost", no new capsule.
+    env.state.replace_capsules([])
+    assert env.handler.sync(key) is None
+    assert env.zun.deleted == [uuid]
+    assert len(env.zun.created) == 1
+    assert env.pods.statuses[-1]['reason'] == 'DeadlineExceeded'
+
+
+def test_a_pending_pod_past_its_deadline_is_failed_without_a_capsule(env):
+    pod = with_deadline(make_pod(), 5, 60)
+    key = env.state.observe('ADDED', pod)
+    env.handler.sync(key)
+    assert env.zun.created == []
+    assert env.pods.statuses[-1]['reason'] == 'DeadlineExceeded'
+    # Looked at again: nothing more to ask Zun.
+    gets = env.zun.gets
+    assert env.handler.sync(key) is None
+    assert env.zun.gets == gets
+    assert env.zun.created == []
+
+
+def test_the_deadline_is_queued_once_and_an_update_honoured(env):
+    pod = with_deadline(make_pod(), 600, 0)
+    key = env.state.observe('ADDED', pod)
+    first = env.handler.sync(key)
+    assert 590 < first <= 600 + pod_handler.DEADLINE_MARGIN
+    # Synced again for another reason: the wake-up is already queued.
+    assert env.handler.sync(key) is None
+    lowered = dict(env.state.pod(key))
+    lowered['metadata'] = dict(lowered['metadata'], resourceVersion='70')
+    lowered['spec'] = dict(lowered['spec'], activeDeadlineSeconds=30)
+    env.state.observe('MODIFIED', lowered)
+    second = env.handler.sync(key)
+    assert 20 < second <= 30 + pod_handler.DEADLINE_MARGIN
+    # The deadline passes: the next look stops the pod.
+    passed = dict(env.state.pod(key))
+    passed['metadata'] = dict(passed['metadata'], resourceVersion='80')
+    passed['status'] = dict(passed['status'], startTime=ago(31))
+    env.state.observe('MODIFIED', passed)
+    assert env.handler.sync(key) is None
+    assert env.pods.statuses[-1]['reason'] == 'DeadlineExceeded'
+    assert env.zun.deleted == env.zun.created

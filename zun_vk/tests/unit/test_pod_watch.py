@@ -4,7 +4,7 @@ import threading
 import types
 
 from zun_vk.kube import pods as pod_client
-from zun_vk.services import pod_handler
+from zun_vk.services import pod_state
 from zun_vk.services import pods as pod_service
 from zun_vk import workqueue
 
@@ -51,7 +51,7 @@ def run_watch(lists, watches):
         node_name='vk-1', kubernetes=None)
     service = pod_service.PodService(conf)
     service.queue = workqueue.KeyedQueue()
-    service.state = pod_handler.NodeState('c1', 'vk-1')
+    service.state = pod_state.NodeState('c1', 'vk-1')
     service.synced = threading.Event()
     service.kube = types.SimpleNamespace(host='https://k8s')
     service.sleep = lambda seconds: not service._stop.is_set()

@@ -42,7 +42,7 @@ def zun(index, status='Running', detail=None, reason=None, **extra):
     container = {
         'uuid': 'uuid-%d' % index,
         'name': 'capsule-k8s-shop-web-0-u1-alpha-%d' % index,
-        'image': 'img', 'status': status, 'status_reason': reason,
+        'status': status, 'status_reason': reason,
         'status_detail': detail, 'created_at': CREATED,
         'updated_at': UPDATED,
     }
@@ -804,3 +804,24 @@ def test_patching_with_the_status_clears_stale_reasons():
     ready = conditions(stored)['Ready']
     assert ready['status'] == 'True'
     assert 'reason' not in ready and 'message' not in ready
+
+
+def test_image_is_the_one_zun_runs():
+    pod = make_pod()
+    capsule = make_capsule([zun(1, image='img-web')])
+    first = status_of(pod, capsule)
+    # The spec's image is patched: the container Zun runs does not
+    # change, so neither does the status (and nothing is written).
+    pod['status'] = first
+    pod['spec']['containers'][0]['image'] = 'img-web:2'
+    second = status_of(pod, capsule)
+    status = second['containerStatuses'][0]
+    assert (status['image'], status['imageID']) == (
+        'img-web', 'zun://image/img-web')
+    assert not cts.pod_status_changed(first, second)
+
+
+def test_image_of_a_container_zun_has_not_made_is_the_specs():
+    pod = make_pod()
+    status = status_of(pod, make_capsule([], status='Creating'))
+    assert status['containerStatuses'][0]['image'] == 'img-web'

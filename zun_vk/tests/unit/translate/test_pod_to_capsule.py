@@ -168,7 +168,8 @@ def test_full_container_fields():
     }
     assert request.warnings == (
         'spec.containers[0].command: if the image defines an ENTRYPOINT, '
-        'Zun keeps it and passes the command to it as arguments.',)
+        'Zun keeps it and passes the command to it as arguments; use an '
+        'image without an ENTRYPOINT if the command must run as given.',)
 
 
 def test_init_containers_in_order():
@@ -441,10 +442,19 @@ def test_every_problem_is_reported_at_once():
      'spec.securityContext: runAsUser, fsGroup cannot be applied by Zun; '
      "the containers run as the image's user with the container engine's "
      'default profile.'),
-    ({'hostAliases': [{'ip': '1.2.3.4', 'hostnames': ['a']}],
-      'hostname': 'h'}, {},
-     'spec: hostAliases, hostname cannot be applied to a Zun capsule and '
-     'are ignored.'),
+    ({'hostname': 'h', 'subdomain': 's'}, {},
+     'spec.hostname, spec.subdomain: ignored; a Zun capsule cannot be '
+     'given a host name, so its containers see the name the container '
+     "engine gives the capsule; read the pod's name from a fieldRef to "
+     'metadata.name instead.'),
+    ({'hostAliases': [{'ip': '1.2.3.4', 'hostnames': ['a']}]}, {},
+     "spec.hostAliases: ignored; a Zun capsule's /etc/hosts is written by "
+     'the container engine and gets no extra entries; add them in the '
+     'container command or use DNS names.'),
+    ({'dnsConfig': {'nameservers': ['192.0.2.53']}}, {},
+     'spec.dnsConfig: ignored; a Zun capsule uses the DNS servers of its '
+     'Neutron subnet; ask the operator to set them on the subnet '
+     '(openstack subnet set --dns-nameserver).'),
     ({'hostUsers': False}, {},
      'spec.hostUsers: Zun capsules do not use user namespaces; the '
      'setting is ignored.'),
@@ -704,7 +714,7 @@ def test_configmap_without_data_counts_as_existing():
      'status.podIPs cannot be provided'),
     ('status.hostIP', None,
      'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath',
-     'the node IP is not configured'),
+     'the node IP ([node]internal_ip) is not configured'),
     ('spec.schedulerName', None,
      'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath',
      "the field 'spec.schedulerName' is not supported"),
@@ -725,13 +735,38 @@ def test_host_ips_resolves_to_node_ip():
         'web': [{'name': 'X', 'value': '192.0.2.1'}]}
 
 
-def test_resource_field_ref_refused():
+def test_resource_field_ref_resolved():
+    pod = make_pod(container={
+        'resources': {'limits': {'cpu': '250m', 'memory': '64Mi'},
+                      'requests': {'cpu': '250m', 'memory': '64Mi'}},
+        'env': [
+            {'name': 'CPU', 'valueFrom': {
+                'resourceFieldRef': {'resource': 'limits.cpu'}}},
+            {'name': 'MEM', 'valueFrom': {'resourceFieldRef': {
+                'resource': 'requests.memory', 'divisor': '1Mi'}}},
+            {'name': 'BOTH', 'value': '$(CPU)/$(MEM)'}]})
+    env = ptc.resolve_env(pod, {}, {})['web']
+    assert env == [{'name': 'CPU', 'value': '1'},
+                   {'name': 'MEM', 'value': '64'},
+                   {'name': 'BOTH', 'value': '1/64'}]
+
+
+def test_resource_field_ref_unset_limit_is_node_allocatable():
+    pod = make_pod(container={'env': [{'name': 'MEM', 'valueFrom': {
+        'resourceFieldRef': {'resource': 'limits.memory',
+                             'divisor': '1Gi'}}}]})
+    env = ptc.resolve_env(pod, {}, {},
+                          node_allocatable={'memory': '409600Mi'})['web']
+    assert env == [{'name': 'MEM', 'value': '400'}]
+
+
+def test_bad_resource_field_ref_refused():
     pod = make_pod(container={'env': [{'name': 'X', 'valueFrom': {
-        'resourceFieldRef': {'resource': 'limits.cpu'}}}]})
+        'resourceFieldRef': {'resource': 'limits.gpu'}}}]})
     with pytest.raises(errors.UnsupportedPod) as exc:
         ptc.resolve_env(pod, {}, {})
     assert exc.value.field_path == (
-        'spec.containers[0].env[0].valueFrom.resourceFieldRef')
+        'spec.containers[0].env[0].valueFrom.resourceFieldRef.resource')
 
 
 @pytest.mark.parametrize('raw', ['not base64!', '%%',
@@ -825,3 +860,48 @@ def test_one_letter_container_name_left_out():
 ])
 def test_format_map_like_the_kubelet(values, text):
     assert ptc.format_map(values) == text
+
+
+# --- service variables ---
+
+SERVICE_ENV = {'KUBERNETES_SERVICE_HOST': '10.0.0.1',
+               'KUBERNETES_SERVICE_PORT': '443',
+               'DB_SERVICE_HOST': '10.0.0.7'}
+
+
+def test_service_env_comes_after_the_pods_own_and_loses_to_it():
+    pod = make_pod(container={'env': [
+        {'name': 'DB_SERVICE_HOST', 'value': 'db.example'},
+        {'name': 'API', 'value': 'https://$(KUBERNETES_SERVICE_HOST):'
+                                 '$(KUBERNETES_SERVICE_PORT)'}]})
+    env = ptc.resolve_env(pod, {}, {}, service_env=SERVICE_ENV)['web']
+    assert env == [
+        {'name': 'DB_SERVICE_HOST', 'value': 'db.example'},
+        {'name': 'API', 'value': 'https://10.0.0.1:443'},
+        {'name': 'KUBERNETES_SERVICE_HOST', 'value': '10.0.0.1'},
+        {'name': 'KUBERNETES_SERVICE_PORT', 'value': '443'},
+    ]
+
+
+def test_a_reference_before_the_pods_own_value_sees_the_services():
+    # The kubelet expands in order: until the pod defines the name, the
+    # Service's value is the one a $(VAR) sees.
+    pod = make_pod(container={'env': [
+        {'name': 'BEFORE', 'value': '$(DB_SERVICE_HOST)'},
+        {'name': 'DB_SERVICE_HOST', 'value': 'mine'},
+        {'name': 'AFTER', 'value': '$(DB_SERVICE_HOST)'}]})
+    env = {v['name']: v['value'] for v in ptc.resolve_env(
+        pod, {}, {}, service_env=SERVICE_ENV)['web']}
+    assert (env['BEFORE'], env['DB_SERVICE_HOST'], env['AFTER']) == (
+        '10.0.0.7', 'mine', 'mine')
+
+
+def test_service_env_reaches_command_and_template():
+    pod = make_pod(container={
+        'command': ['sh', '-c'],
+        'args': ['test "$(DB_SERVICE_HOST)" = 10.0.0.7']})
+    resolved = ptc.resolve_env(pod, {}, {}, service_env=SERVICE_ENV)
+    container = only_container(translate(pod, resolved_env=resolved))
+    assert container['command'] == ['sh', '-c']
+    assert container['args'] == ['test "10.0.0.7" = 10.0.0.7']
+    assert container['env'] == SERVICE_ENV

@@ -1,0 +1,188 @@
+"""What the pod worker knows of the node's pods and capsules.
+
+NodeState holds the newest pods (from the watch) and capsules (from the
+poll, hints and the handler's own calls), shared by the worker threads.
+"""
+
+import threading
+
+from zun_vk.kube import pods as pod_client
+from zun_vk.kube import timestamps
+from zun_vk.translate import capsule_to_status as to_status
+from zun_vk.translate import pod_to_capsule as to_capsule
+
+
+class NodeState(object):
+    """Pods bound to the node and the capsules labelled for it."""
+
+    def __init__(self, cluster_id=None, node_name=None):
+        self.lock = threading.Lock()
+        self.cluster_id = cluster_id
+        self.node_name = node_name
+        self.pods = {}
+        self.uids = {}
+        self.gone = {}
+        self.capsules = {}
+        self.refresh = set()
+        self.orphans = {}
+        self.all_ours = []
+
+    def configure(self, cluster_id, node_name):
+        self.cluster_id = cluster_id
+        self.node_name = node_name
+
+    def ours(self, capsule):
+        labels = capsule.get('labels') or {}
+        return (labels.get(to_capsule.LABEL_CLUSTER) == self.cluster_id and
+                labels.get(to_capsule.LABEL_NODE) == self.node_name and
+                bool(labels.get(to_capsule.LABEL_POD_UID)))
+
+    # pods ----------------------------------------------------------------
+
+    def _set_pod_locked(self, pod):
+        key = pod_client.pod_key(pod)
+        old = self.pods.get(key)
+        if old is not None and old['metadata']['uid'] != pod['metadata'][
+                'uid']:
+            self.gone[key] = old['metadata']['uid']
+            self.uids.pop(old['metadata']['uid'], None)
+        self.pods[key] = pod
+        self.uids[pod['metadata']['uid']] = key
+        return key
+
+    def _drop_pod_locked(self, key):
+        old = self.pods.pop(key, None)
+        if old is not None:
+            self.uids.pop(old['metadata']['uid'], None)
+            self.gone[key] = old['metadata']['uid']
+
+    def replace_pods(self, pods):
+        with self.lock:
+            fresh = {pod_client.pod_key(p) for p in pods}
+            keys = set(self.pods) | fresh
+            for key in set(self.pods) - fresh:
+                self._drop_pod_locked(key)
+            for pod in pods:
+                self._set_pod_locked(pod)
+            return keys
+
+    def observe(self, kind, pod):
+        with self.lock:
+            if kind == 'DELETED':
+                key = pod_client.pod_key(pod)
+                current = self.pods.get(key)
+                if (current is not None and current['metadata']['uid'] ==
+                        pod['metadata']['uid']):
+                    self._drop_pod_locked(key)
+                return key
+            key = pod_client.pod_key(pod)
+            current = self.pods.get(key)
+            if current is not None and _older(pod, current):
+                return key
+            return self._set_pod_locked(pod)
+
+    def update_pod(self, pod):
+        with self.lock:
+            current = self.pods.get(pod_client.pod_key(pod))
+            if current is None or current['metadata']['uid'] != pod[
+                    'metadata']['uid']:
+                return
+            if not _older(pod, current):
+                self._set_pod_locked(pod)
+
+    def pod(self, key):
+        with self.lock:
+            return self.pods.get(key)
+
+    def take_gone_uid(self, key):
+        with self.lock:
+            return self.gone.pop(key, None)
+
+    # capsules ------------------------------------------------------------
+
+    def replace_capsules(self, capsules):
+        """Keep our capsules; return the pod keys whose capsule changed."""
+        changed = set()
+        with self.lock:
+            fresh = {}
+            for capsule in capsules:
+                if not self.ours(capsule):
+                    continue
+                uid = capsule['labels'][to_capsule.LABEL_POD_UID]
+                # Duplicates (a crash between POST and reply) keep the
+                # oldest; the handler removes the others.
+                if uid in fresh and (fresh[uid].get('created_at') or '') <= (
+                        capsule.get('created_at') or ''):
+                    continue
+                fresh[uid] = capsule
+            for uid in set(self.capsules) | set(fresh):
+                if self.capsules.get(uid) != fresh.get(uid):
+                    key = self.uids.get(uid)
+                    if key is not None:
+                        changed.add(key)
+            self.capsules = fresh
+            self.all_ours = [c for c in capsules if self.ours(c)]
+        return changed
+
+    def capsule(self, uid):
+        with self.lock:
+            return self.capsules.get(uid)
+
+    def set_capsule(self, uid, capsule):
+        with self.lock:
+            if capsule is None:
+                self.capsules.pop(uid, None)
+            else:
+                self.capsules[uid] = capsule
+
+    def hint(self, hint):
+        with self.lock:
+            key = self.uids.get(hint.get('pod_uid'))
+            if key is None:
+                for uid, capsule in self.capsules.items():
+                    if capsule.get('uuid') == hint.get('capsule_uuid'):
+                        key = self.uids.get(uid)
+                        break
+            if key is not None:
+                self.refresh.add(key)
+            return key
+
+    def take_refresh(self, key):
+        with self.lock:
+            if key in self.refresh:
+                self.refresh.discard(key)
+                return True
+            return False
+
+    def reconcile_plan(self, grace, now=None):
+        """(orphan capsules older than grace, every pod key)."""
+        now = now or timestamps.utcnow()
+        with self.lock:
+            orphans = []
+            for capsule in self.all_ours:
+                uid = capsule['labels'][to_capsule.LABEL_POD_UID]
+                if uid in self.uids:
+                    continue
+                created = to_status.parse_time(capsule.get('created_at'))
+                if created is None or now - created >= grace:
+                    orphans.append(capsule)
+                    self.orphans[capsule['uuid']] = capsule
+            return orphans, list(self.pods)
+
+    def take_orphan(self, capsule_uuid):
+        with self.lock:
+            capsule = self.orphans.pop(capsule_uuid, None)
+            if capsule is None:
+                return None
+            uid = capsule['labels'][to_capsule.LABEL_POD_UID]
+            if uid in self.uids:
+                return None
+            return capsule
+
+
+def _older(pod, current):
+    try:
+        return int(pod['metadata'].get('resourceVersion') or 0) < int(
+            current['metadata'].get('resourceVersion') or 0)
+    except ValueError:
+        return False

@@ -1,0 +1,37 @@
+"""A pod status as the strategic merge patch zun-vk sends (pure).
+
+zun-vk writes only its part of a PodStatus (capsule_to_status.OWNED_KEYS)
+and only the conditions it owns (Initialized, Ready, ContainersReady,
+PodScheduled). Conditions are a list merged by ``type`` in a strategic
+merge patch, so conditions others write (readiness gates, a
+controller's, a user's ``kubectl patch --subresource status``) are left
+as the API server has them, even when zun-vk's copy of the pod is older
+than theirs: a JSON merge patch would replace the whole list with
+zun-vk's copy and wipe a condition it had not seen yet.
+
+podIPs and hostIPs are lists merged by ``ip``: merging would keep a
+recreated capsule's old address next to its new one, so they carry the
+``$patch: replace`` directive and are replaced whole, as a JSON merge
+patch would. containerStatuses and initContainerStatuses have no merge
+strategy and are replaced whole anyway. A key whose value is None is
+removed, as in a JSON merge patch (a stale reason or message).
+"""
+
+from zun_vk.translate import capsule_to_status as to_status
+
+REPLACE = {'$patch': 'replace'}
+_REPLACED_LISTS = ('podIPs', 'hostIPs')
+
+
+def strategic_merge_patch(status):
+    """The ``status`` of the patch for a full status zun-vk computed."""
+    patch = {key: status[key] for key in to_status.OWNED_KEYS
+             if key in status and key != 'conditions'}
+    conditions = [dict(c) for c in status.get('conditions') or []
+                  if c.get('type') in to_status.OWNED_CONDITIONS]
+    if conditions:
+        patch['conditions'] = conditions
+    for key in _REPLACED_LISTS:
+        if patch.get(key) is not None:
+            patch[key] = list(patch[key]) + [dict(REPLACE)]
+    return patch
