@@ -9,13 +9,13 @@ from zun_vk.conf import notifications
 from zun_vk.conf import sync
 from zun_vk.conf import zun
 
-_MODULES = (default, node, kubernetes, kubelet, zun, sync, notifications,
-            host_agents)
+MODULES = (default, node, kubernetes, kubelet, zun, sync, notifications,
+           host_agents)
 
 
 def list_opts():
     result = []
-    for module in _MODULES:
+    for module in MODULES:
         for group, opts in module.list_opts().items():
             result.append((group, opts))
     return result

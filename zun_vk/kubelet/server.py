@@ -144,6 +144,9 @@ class KubeletRequestHandler(http.server.BaseHTTPRequestHandler):
             self._error(exc.status, exc.message)
         except streams.Refused as exc:
             self._error(exc.status, exc.message, exc.headers)
+        except spdy_streams.StreamSetupError as exc:
+            # The 101 is sent: nothing to answer, only to say why.
+            LOG.info('Kubelet API %s: %s', path, exc)
 
     def _dispatch(self, backend, route, user):
         op = route.operation
@@ -202,15 +205,20 @@ class KubeletRequestHandler(http.server.BaseHTTPRequestHandler):
             protocol = spdy_streams.negotiate(kind, requested or [])
             self._switch(spdy_streams.upgrade_headers(protocol))
             wire = transport_mod.SocketTransport(self.connection, self.rfile)
-            timeout = self.server.app.stream_creation_timeout
+            app = self.server.app
             if kind == streams.PORTFORWARD:
                 spdy_streams.serve_port_forward(
-                    wire, lambda conn: backend.port_forward(target, conn))
+                    wire, lambda conn: backend.port_forward(target, conn),
+                    idle_timeout=app.stream_idle_timeout,
+                    stream_timeout=app.stream_creation_timeout,
+                    pod=route.pod, uid=route.pod_uid or '')
             else:
                 spdy_streams.serve_exec(
                     wire, protocol, route.exec_options,
                     lambda channels: backend.exec(target, route, channels),
-                    stream_timeout=timeout)
+                    stream_timeout=app.stream_creation_timeout,
+                    idle_timeout=app.stream_idle_timeout,
+                    command=list(route.command) or None)
         else:
             return self._error(400, 'Upgrade request required')
         self.close_connection = True
@@ -247,8 +255,9 @@ class App(object):
     """What the request handlers need, built once per worker process."""
 
     def __init__(self, authenticator, authorizer, backend,
-                 stream_creation_timeout=30):
+                 stream_creation_timeout=30, stream_idle_timeout=14400):
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.backend = backend
         self.stream_creation_timeout = stream_creation_timeout
+        self.stream_idle_timeout = stream_idle_timeout

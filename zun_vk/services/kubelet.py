@@ -41,7 +41,8 @@ class KubeletService(base.Worker):
             kubelet_backend.Backend(
                 conf, pod_client.PodClient(self.kube, conf.node_name),
                 zun_client.ZunAPI(conf), agent_client.AgentClient(conf)),
-            stream_creation_timeout=conf.kubelet.stream_creation_timeout)
+            stream_creation_timeout=conf.kubelet.stream_creation_timeout,
+            stream_idle_timeout=conf.kubelet.stream_idle_timeout)
         address = conf.kubelet.bind_address or conf.node.internal_ip
         httpd = kubelet_server.KubeletHTTPServer(
             (address, conf.node.kubelet_port), self._tls_context(), app,

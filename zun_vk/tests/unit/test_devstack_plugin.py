@@ -283,16 +283,11 @@ def test_zun_vk_accepts_the_config(stacked):
     ks_loading = pytest.importorskip('keystoneauth1.loading')
     from oslo_config import cfg
 
-    from zun_vk.conf import default
-    from zun_vk.conf import kubernetes
-    from zun_vk.conf import node
-    from zun_vk.conf import notifications
-    from zun_vk.conf import sync
+    from zun_vk.conf import opts
     from zun_vk.conf import validate
-    from zun_vk.conf import zun
 
     conf = cfg.ConfigOpts()
-    for module in (default, node, kubernetes, zun, sync, notifications):
+    for module in opts.MODULES:
         module.register_opts(conf)
     conf(['--config-file', str(stacked.conf)], project='zun-vk')
     validate.check(conf)
