@@ -29,6 +29,7 @@ from zun_vk.host_agent import usage
 from zun_vk.hostlink import framing
 from zun_vk.hostlink import tickets
 from zun_vk.hostlink import tlsio
+from zun_vk import tls_http
 from zun_vk import version
 
 LOG = logging.getLogger(__name__)
@@ -244,78 +245,29 @@ class AgentRequestHandler(http.server.BaseHTTPRequestHandler):
             sessions.run_port(connection, target)
 
 
-class AgentHTTPServer(http.server.ThreadingHTTPServer):
-    """ThreadingHTTPServer whose connections do TLS in their own thread.
-
-    The handshake is not done in accept() so a slow or hostile client
-    cannot stall the accept loop.
-    """
-
-    daemon_threads = True
-    block_on_close = False
+class AgentHTTPServer(tls_http.ThreadingTLSServer):
+    """The agent's HTTPS server; what it knows, its handlers read."""
 
     def __init__(self, address, ssl_context, engine, ticket_key, host,
                  allowed_clients, clock_skew=30, handshake_timeout=10,
                  max_connections=256, host_usage=usage.host_usage):
-        self.ssl_context = ssl_context
         self.engine = engine
         self.ticket_key = ticket_key
         self.host = host
         self.allowed_clients = list(allowed_clients)
         self.clock_skew = clock_skew
-        self.handshake_timeout = handshake_timeout
         self.host_usage = host_usage
         self.replay_cache = tickets.ReplayCache()
-        self._slots = threading.BoundedSemaphore(max_connections)
         self._active = set()
         self._active_lock = threading.Lock()
-        super().__init__(address, AgentRequestHandler)
+        super().__init__(address, AgentRequestHandler, ssl_context,
+                         handshake_timeout=handshake_timeout,
+                         max_connections=max_connections,
+                         idle_timeout=handshake_timeout)
 
-    def process_request(self, request, client_address):
-        if not self._slots.acquire(blocking=False):
-            LOG.warning('Too many connections; closing the one from %s',
-                        client_address[0])
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except Exception:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def finish_request(self, request, client_address):
-        request.settimeout(self.handshake_timeout)
-        tlsio.enable_keepalive(request)
-        try:
-            connection = self.ssl_context.wrap_socket(request,
-                                                      server_side=True)
-        except (ssl.SSLError, OSError) as exc:
-            LOG.info('TLS handshake with %s failed: %s', client_address[0],
-                     exc)
-            return
-        try:
-            with self.track(connection):
-                self.RequestHandlerClass(connection, client_address, self)
-        except (ssl.SSLError, OSError) as exc:
-            LOG.debug('Connection from %s ended: %s', client_address[0],
-                      exc)
-        finally:
-            try:
-                # shutdown first: a thread still in select() on the socket
-                # would otherwise hold back the FIN until it returns.
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            connection.close()
-
-    def handle_error(self, request, client_address):
-        LOG.exception('Unexpected error serving %s', client_address[0])
+    def serve_connection(self, connection, client_address):
+        with self.track(connection):
+            self.RequestHandlerClass(connection, client_address, self)
 
     def track(self, closable):
         """Context manager: close() it when the server stops."""

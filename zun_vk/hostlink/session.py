@@ -7,6 +7,7 @@ from oslo_log import log as logging
 
 from zun_vk.hostlink import framing
 from zun_vk.hostlink import http1
+from zun_vk import tls_http
 
 LOG = logging.getLogger(__name__)
 
@@ -84,11 +85,7 @@ class LogStream(object):
         if self._closed:
             return
         self._closed = True
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._sock.close()
+        tls_http.close_quietly(self._sock)
 
     def __enter__(self):
         return self

@@ -11,9 +11,7 @@ inside a session is the backend's business.
 
 import http.server
 import json
-import socket
 import ssl
-import threading
 
 from oslo_log import log as logging
 
@@ -22,6 +20,7 @@ from zun_vk.kubelet import routes
 from zun_vk.kubelet import spdy_streams
 from zun_vk.kubelet import streams
 from zun_vk.kubelet import transport as transport_mod
+from zun_vk import tls_http
 
 LOG = logging.getLogger(__name__)
 
@@ -46,51 +45,14 @@ def tls_context(cert_file, key_file, client_ca_file):
     return context
 
 
-class KubeletHTTPServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
+class KubeletHTTPServer(tls_http.ThreadingTLSServer):
     def __init__(self, address, context, app, max_connections,
                  idle_timeout):
-        self.context = context
         self.app = app
-        self.idle_timeout = idle_timeout
-        self._slots = threading.BoundedSemaphore(max_connections)
-        family = socket.AF_INET6 if ':' in address[0] else socket.AF_INET
-        self.address_family = family
-        super().__init__(address, KubeletRequestHandler)
-
-    def process_request(self, request, client_address):
-        self._slots.acquire()
-        try:
-            super().process_request(request, client_address)
-        except Exception:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def finish_request(self, request, client_address):
-        request.settimeout(HANDSHAKE_TIMEOUT)
-        try:
-            tls = self.context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as exc:
-            LOG.info('TLS handshake with %s failed: %s', client_address[0],
-                     exc)
-            return
-        tls.settimeout(self.idle_timeout)
-        try:
-            self.RequestHandlerClass(tls, client_address, self)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
+        super().__init__(address, KubeletRequestHandler, context,
+                         handshake_timeout=HANDSHAKE_TIMEOUT,
+                         max_connections=max_connections,
+                         idle_timeout=idle_timeout)
 
     def handle_error(self, request, client_address):
         LOG.exception('Kubelet API request from %s failed',

@@ -36,6 +36,8 @@ class SocketTransport(streams.Transport):
         if self._closed:
             return
         self._closed = True
+        # Wakes a reader blocked in another thread; the HTTP server
+        # closes the socket itself when the handler returns.
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:

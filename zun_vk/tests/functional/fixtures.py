@@ -128,6 +128,23 @@ def real_containers(stack=None):
     return stack_driver(stack) == 'real'
 
 
+def require_real_containers(stack):
+    """Skip the calling test unless zun-compute runs real containers."""
+    import pytest
+    if not real_containers(stack):
+        pytest.skip('the stack runs the test driver, not real containers '
+                    '(tools/localstack up --real-containers)')
+
+
+def busybox(name, script, **extra):
+    """A container spec running script with sh in the stack's busybox."""
+    container = {'name': name, 'image': 'busybox',
+                 'imagePullPolicy': 'IfNotPresent',
+                 'command': ['sh', '-c', script]}
+    container.update(extra)
+    return container
+
+
 def stop_component(name):
     """Stop one stack component (e.g. 'zun-api') until start_component."""
     _localstack('stop-component', name)

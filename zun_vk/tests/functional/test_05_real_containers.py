@@ -16,17 +16,10 @@ from zun_vk.tests.functional import fixtures
 
 @pytest.fixture(autouse=True)
 def real_containers_only(stack):
-    if not fixtures.real_containers(stack):
-        pytest.skip('the stack runs the test driver, not real containers '
-                    '(tools/localstack up --real-containers)')
+    fixtures.require_real_containers(stack)
 
 
-def busybox(name, script, **extra):
-    container = {'name': name, 'image': 'busybox',
-                 'imagePullPolicy': 'IfNotPresent',
-                 'command': ['sh', '-c', script]}
-    container.update(extra)
-    return container
+busybox = fixtures.busybox
 
 
 def read_pod(kube, namespace, name):

@@ -34,17 +34,10 @@ PROTOCOLS = {'websocket': {}, 'spdy': {
 
 @pytest.fixture(autouse=True)
 def real_containers_only(stack):
-    if not fixtures.real_containers(stack):
-        pytest.skip('the stack runs the test driver, not real containers '
-                    '(tools/localstack up --real-containers)')
+    fixtures.require_real_containers(stack)
 
 
-def busybox(name, script, **extra):
-    container = {'name': name, 'image': 'busybox',
-                 'imagePullPolicy': 'IfNotPresent',
-                 'command': ['sh', '-c', script]}
-    container.update(extra)
-    return container
+busybox = fixtures.busybox
 
 
 def kubectl_env(stack, protocol='websocket'):
