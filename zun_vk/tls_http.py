@@ -18,22 +18,6 @@ from zun_vk.hostlink import tlsio
 LOG = logging.getLogger(__name__)
 
 
-def close_quietly(sock):
-    """Shut down and close a socket.
-
-    The shutdown sends the FIN even while another thread still waits in
-    select() on the socket.
-    """
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
-        sock.close()
-    except OSError:
-        pass
-
-
 class ThreadingTLSServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -86,7 +70,7 @@ class ThreadingTLSServer(http.server.ThreadingHTTPServer):
             LOG.debug('Connection from %s ended: %s', client_address[0],
                       exc)
         finally:
-            close_quietly(connection)
+            tlsio.close_quietly(connection)
 
     def serve_connection(self, connection, client_address):
         """Run the request handler on the TLS connection; for subclasses."""

@@ -11,6 +11,8 @@ output.
 import socket
 import struct
 
+from zun_vk.hostlink import tlsio
+
 ENGINE_HEADER = struct.Struct('>BxxxI')
 ENGINE_STDOUT = 1
 ENGINE_STDERR = 2
@@ -85,19 +87,13 @@ class EngineStream(object):
 
     def close_stdin(self):
         """Half-close: the process reads EOF on its stdin."""
-        try:
-            self._sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
+        tlsio.shutdown_quietly(self._sock, socket.SHUT_WR)
 
     def close(self):
         if self._closed:
             return
         self._closed = True
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        tlsio.shutdown_quietly(self._sock)
         self._response.close()
         try:
             self._sock.close()

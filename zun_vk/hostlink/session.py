@@ -7,7 +7,7 @@ from oslo_log import log as logging
 
 from zun_vk.hostlink import framing
 from zun_vk.hostlink import http1
-from zun_vk import tls_http
+from zun_vk.hostlink import tlsio
 
 LOG = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class LogStream(object):
         if self._closed:
             return
         self._closed = True
-        tls_http.close_quietly(self._sock)
+        tlsio.close_quietly(self._sock)
 
     def __enter__(self):
         return self

@@ -32,6 +32,27 @@ def enable_keepalive(sock):
         pass
 
 
+def shutdown_quietly(sock, how=socket.SHUT_RDWR):
+    """Shut a socket down, if it still can be.
+
+    The FIN goes out, and a thread blocked reading it wakes up, even
+    while another thread still waits in select() on it.
+    """
+    try:
+        sock.shutdown(how)
+    except OSError:
+        pass
+
+
+def close_quietly(sock):
+    """Shut down and close a socket; idempotent."""
+    shutdown_quietly(sock)
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
 class DuplexSocket(object):
     """recv/sendall/close over a (TLS) socket, safe across two threads.
 
@@ -104,8 +125,4 @@ class DuplexSocket(object):
             if self._closed:
                 return
             self._closed = True
-            try:
-                self._sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self._sock.close()
+            close_quietly(self._sock)

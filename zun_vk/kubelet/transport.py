@@ -5,9 +5,9 @@ hold the first bytes the client sent after the request headers; writes go
 straight to the socket.
 """
 
-import socket
 import threading
 
+from zun_vk.hostlink import tlsio
 from zun_vk.kubelet import streams
 
 
@@ -38,7 +38,4 @@ class SocketTransport(streams.Transport):
         self._closed = True
         # Wakes a reader blocked in another thread; the HTTP server
         # closes the socket itself when the handler returns.
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        tlsio.shutdown_quietly(self._sock)
