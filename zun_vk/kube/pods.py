@@ -138,7 +138,8 @@ class PodClient(object):
         """
         meta = pod['metadata']
         body = {'metadata': {'uid': meta['uid']},
-                'status': status_patch.strategic_merge_patch(status)}
+                'status': status_patch.strategic_merge_patch(
+                    status, pod.get('status'))}
         try:
             result = self.kube.core.patch_namespaced_pod_status(
                 meta['name'], meta['namespace'], body,

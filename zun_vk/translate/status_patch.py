@@ -12,8 +12,11 @@ zun-vk's copy and wipe a condition it had not seen yet.
 podIPs and hostIPs are lists merged by ``ip``: merging would keep a
 recreated capsule's old address next to its new one, so they carry the
 ``$patch: replace`` directive and are replaced whole, as a JSON merge
-patch would. containerStatuses and initContainerStatuses have no merge
-strategy and are replaced whole anyway. A key whose value is None is
+patch would. The directive goes only where the pod already has the
+list: kube-apiserver (1.20 at least) keeps a list directive as an
+element when the field is absent, and then refuses the empty address.
+containerStatuses and initContainerStatuses have no merge strategy and
+are replaced whole anyway. A key whose value is None is
 removed, as in a JSON merge patch (a stale reason or message).
 """
 
@@ -23,8 +26,12 @@ REPLACE = {'$patch': 'replace'}
 _REPLACED_LISTS = ('podIPs', 'hostIPs')
 
 
-def strategic_merge_patch(status):
-    """The ``status`` of the patch for a full status zun-vk computed."""
+def strategic_merge_patch(status, current=None):
+    """The ``status`` of the patch for a full status zun-vk computed.
+
+    current is the pod's status as last read, for the list directives.
+    """
+    current = current or {}
     patch = {key: status[key] for key in to_status.OWNED_KEYS
              if key in status and key != 'conditions'}
     conditions = [dict(c) for c in status.get('conditions') or []
@@ -32,6 +39,6 @@ def strategic_merge_patch(status):
     if conditions:
         patch['conditions'] = conditions
     for key in _REPLACED_LISTS:
-        if patch.get(key) is not None:
+        if patch.get(key) is not None and current.get(key):
             patch[key] = list(patch[key]) + [dict(REPLACE)]
     return patch

@@ -159,7 +159,7 @@ POD = {'metadata': {'name': 'p', 'namespace': 'ns', 'uid': 'u-1',
 def test_status_is_a_strategic_merge_patch_of_zun_vks_part():
     kube = FakeKube()
     client = pod_client.PodClient(kube, 'vk-1')
-    client.patch_status(POD, {
+    client.patch_status(dict(POD, status={'podIPs': [{'ip': '10.0.0.4'}]}), {
         'phase': 'Running', 'qosClass': 'BestEffort',
         'conditions': [{'type': 'Ready', 'status': 'True'},
                        {'type': 'example.com/gate', 'status': 'True'}],
