@@ -102,7 +102,6 @@ def test_service_variables_like_the_kubelet(kube, zun, stack, namespace,
     script = ' && '.join([
         'test "$FOO_SERVICE_HOST" = %s' % foo_service,
         'test "$FOO_SERVICE_PORT" = 8765',
-        'test "$FOO_SERVICE_PORT_WEB" = 8765',
         'test "$FOO_PORT" = tcp://%s:8765' % foo_service,
         'test "$FOO_PORT_8765_TCP_ADDR" = %s' % foo_service,
         'test "$KUBERNETES_SERVICE_HOST" = %s' % api_ip,
