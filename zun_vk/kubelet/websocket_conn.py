@@ -316,7 +316,8 @@ class TunnelTransport(streams.Transport):
         self._incoming = Pipe()
         self._conn = MessageConnection(
             transport, self._on_message, on_end=self._incoming.end,
-            close_timeout=close_timeout).start()
+            close_timeout=close_timeout)
+        self._conn.start()
 
     def read(self, size):
         return self._incoming.read(size)

@@ -33,6 +33,8 @@ PORTFORWARD_PROTOCOLS = {
 TUNNEL_PREFIX = 'SPDY/3.1+'
 TUNNEL_SUFFIX = '.k8s.io'
 TUNNEL_PORTFORWARD = TUNNEL_PREFIX + spdy_streams.PORTFORWARD_PROTOCOLS[0]
+# Each port takes two one-byte channel numbers.
+MAX_PORTS = 128
 
 
 def _header_pairs(headers):
@@ -64,15 +66,17 @@ def is_tunnel_protocol(name):
     return name.startswith(TUNNEL_PREFIX) and name.endswith(TUNNEL_SUFFIX)
 
 
-def handshake(kind, headers):
+def handshake(kind, headers, ports=None):
     """Check a WebSocket upgrade; (subprotocol, headers of the 101 answer).
 
     headers: the request's headers, a mapping or (name, value) pairs. The
     subprotocol is the client's first choice the kubelet knows ('' when
     the client named none). Raises streams.Refused as the kubelet (and,
     for the SPDY tunnel, kube-apiserver) answers: 400 for a request that
-    is not a WebSocket handshake, 403 for no common subprotocol. The
-    method (GET) is the caller's to check.
+    is not a WebSocket handshake, 403 for no common subprotocol. When
+    ports (the port-forward query's) is given, the channel protocols,
+    which take their ports from it, also need 1 to MAX_PORTS of them:
+    400 otherwise. The method (GET) is the caller's to check.
     """
     if kind not in (streams.REMOTECOMMAND, streams.PORTFORWARD):
         raise ValueError('unknown kind of stream session: %r' % (kind,))
@@ -100,11 +104,23 @@ def handshake(kind, headers):
                 403, 'requested protocol(s) are not supported: [%s]; '
                 'supports [%s]' % (' '.join(requested),
                                    ' '.join(n for n in supported if n)))
+    if (kind == streams.PORTFORWARD and chosen != TUNNEL_PORTFORWARD
+            and ports is not None):
+        _check_ports(ports)
     reply = [('Upgrade', 'websocket'), ('Connection', 'Upgrade'),
              ('Sec-WebSocket-Accept', websocket_conn.accept_token(key))]
     if chosen:
         reply.append(('Sec-WebSocket-Protocol', chosen))
     return chosen, reply
+
+
+def _check_ports(ports):
+    if not ports:
+        raise streams.Refused(400, 'query parameter "port" is required')
+    if len(ports) > MAX_PORTS:
+        raise streams.Refused(400, 'at most %d ports can be forwarded over '
+                                   'one WebSocket, not %d'
+                              % (MAX_PORTS, len(ports)))
 
 
 def _tunnel_protocol(requested):

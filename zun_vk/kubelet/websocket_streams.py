@@ -35,8 +35,7 @@ TUNNEL_PORTFORWARD = websocket_protocols.TUNNEL_PORTFORWARD
 STDIN, STDOUT, STDERR, ERROR, RESIZE = range(5)
 STREAM_CLOSE = 255
 CLOSE_PROTOCOL_ERROR = 1002
-# Channel numbers are one byte: 128 ports fill them.
-MAX_PORTS = 128
+MAX_PORTS = websocket_protocols.MAX_PORTS
 
 
 class _ExecChannels(streams.ExecChannels):
@@ -78,7 +77,7 @@ class _ExecChannels(streams.ExecChannels):
             if self.finished:
                 return
             self.finished = True
-        self._end_input()
+        self.end_input()
         status = exec_status.outcome(exit_code, error, self._command)
         self._send(ERROR, exec_status.encode(self._version, status))
         self.conn.close()
@@ -101,7 +100,7 @@ class _ExecChannels(streams.ExecChannels):
         if data:
             self.conn.send(encode(channel, data, self._base64))
 
-    def _end_input(self):
+    def end_input(self):
         self._stdin.end()
         self._resize.end()
 
@@ -147,8 +146,9 @@ def serve_exec(transport, protocol, options, handler, stream_timeout=None,
     del stream_timeout
     channels = _ExecChannels(protocol, options, command)
     channels.conn = websocket_conn.MessageConnection(
-        transport, channels.on_message, on_end=channels._end_input,
-        idle_timeout=idle_timeout).start()
+        transport, channels.on_message, on_end=channels.end_input,
+        idle_timeout=idle_timeout)
+    channels.conn.start()
     try:
         channels.announce()
         try:
@@ -159,7 +159,7 @@ def serve_exec(transport, protocol, options, handler, stream_timeout=None,
         if not channels.finished:
             LOG.warning('exec handler returned without an outcome')
     finally:
-        channels._end_input()
+        channels.end_input()
         channels.conn.close()
 
 
@@ -277,7 +277,8 @@ def serve_port_forward(transport, protocol, ports, handler,
                      for index, port in enumerate(ports)]
     session.conn = websocket_conn.MessageConnection(
         transport, session.on_message, on_end=session.on_end,
-        idle_timeout=idle_timeout).start()
+        idle_timeout=idle_timeout)
+    session.conn.start()
     try:
         for conn in session.conns:
             conn.announce()

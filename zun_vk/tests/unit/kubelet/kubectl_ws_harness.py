@@ -20,6 +20,7 @@ import urllib.parse
 
 from zun_vk.kubelet import streams
 from zun_vk.kubelet import transport as transport_mod
+from zun_vk.kubelet import websocket_protocols
 from zun_vk.kubelet import websocket_streams
 from zun_vk.tests.unit.kubelet import kubectl_spdy_harness as spdy_harness
 
@@ -85,10 +86,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _upgrade(self, kind, query):
         harness = self.server.harness
         harness.requested.append(
-            websocket_streams.websocket_protocols.requested_protocols(
-                self.headers))
+            websocket_protocols.requested_protocols(self.headers))
+        # The API server's ?ports= becomes the kubelet's ?port=.
+        ports = [int(port) for value in
+                 query.get('ports', []) + query.get('port', [])
+                 for port in value.split(',')]
         try:
-            protocol, reply = websocket_streams.handshake(kind, self.headers)
+            protocol, reply = websocket_streams.handshake(
+                kind, self.headers,
+                ports=ports if kind == streams.PORTFORWARD else None)
         except streams.Refused as refused:
             return self._refuse(refused.status, refused.message,
                                 refused.headers)
@@ -111,10 +117,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     wire, protocol, options, harness.exec_handler,
                     command=query.get('command'))
             else:
-                # The API server's ?ports= becomes the kubelet's ?port=.
-                ports = [int(port) for value in
-                         query.get('ports', []) + query.get('port', [])
-                         for port in value.split(',')]
                 websocket_streams.serve_port_forward(
                     wire, protocol, ports, harness.port_handler)
         finally:
