@@ -270,9 +270,9 @@ class Backend(object):
                                                 target.capsule_uuid,
                                                 conn.port)
         except agent_client.AgentError as exc:
-            conn.fail('error forwarding port %d to pod %s, uid %s: %s'
-                      % (conn.port, target.pod_name,
-                         target.pod['metadata'].get('uid'), exc.message))
+            # The front end words it as the kubelet does ("error
+            # forwarding port N to pod P, uid U: ...").
+            conn.fail(exc.message)
             return
 
         def upstream_to_client():

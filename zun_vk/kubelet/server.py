@@ -4,8 +4,9 @@ One thread per connection (the stdlib's threading HTTP server), the TLS
 handshake done in that thread so a slow client never holds the accept
 loop. Every request is authenticated and authorized before anything else
 is looked at, /healthz included, as on the kubelet's secure port.
-Streaming requests are upgraded here (SPDY/3.1 or WebSocket, whichever
-the caller asks for) and handed to the protocol front ends; what runs
+Streaming requests are upgraded here (SPDY/3.1, or WebSocket with the
+channel protocols or the SPDY tunnel of port-forward, whichever the
+caller asks for) and handed to the protocol front ends; what runs
 inside a session is the backend's business.
 """
 
@@ -20,6 +21,7 @@ from zun_vk.kubelet import routes
 from zun_vk.kubelet import spdy_streams
 from zun_vk.kubelet import streams
 from zun_vk.kubelet import transport as transport_mod
+from zun_vk.kubelet import websocket_streams
 from zun_vk import tls_http
 
 LOG = logging.getLogger(__name__)
@@ -61,6 +63,9 @@ class KubeletHTTPServer(tls_http.ThreadingTLSServer):
 
 class KubeletRequestHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
+    # Unbuffered: after an upgrade the session owns every byte the client
+    # sends (see transport.py).
+    rbufsize = 0
     server_version = 'zun-vk'
     sys_version = ''
 
@@ -157,17 +162,33 @@ class KubeletRequestHandler(http.server.BaseHTTPRequestHandler):
                 else streams.REMOTECOMMAND)
         target = backend.resolve(route)
         upgrade = (self.headers.get('Upgrade') or '').strip().lower()
+        app = self.server.app
         if upgrade == 'websocket':
-            # kubectl falls back to SPDY/3.1 when a WebSocket upgrade is
-            # refused.
-            return self._error(400, 'WebSocket streams are not served; '
-                                    'use SPDY/3.1')
+            protocol, reply = websocket_streams.handshake(
+                kind, self.headers, ports=route.ports
+                if kind == streams.PORTFORWARD else None)
+            self._switch(reply)
+            wire = transport_mod.SocketTransport(self.connection)
+            if kind == streams.PORTFORWARD:
+                websocket_streams.serve_port_forward(
+                    wire, protocol, route.ports,
+                    lambda conn: backend.port_forward(target, conn),
+                    idle_timeout=app.stream_idle_timeout,
+                    stream_timeout=app.stream_creation_timeout,
+                    pod=route.pod, uid=route.pod_uid or '')
+            else:
+                websocket_streams.serve_exec(
+                    wire, protocol, route.exec_options,
+                    lambda channels: backend.exec(target, route, channels),
+                    idle_timeout=app.stream_idle_timeout,
+                    command=list(route.command) or None)
+            self.close_connection = True
+            return
         if upgrade.startswith('spdy/'):
             requested = self.headers.get_all('X-Stream-Protocol-Version')
             protocol = spdy_streams.negotiate(kind, requested or [])
             self._switch(spdy_streams.upgrade_headers(protocol))
-            wire = transport_mod.SocketTransport(self.connection, self.rfile)
-            app = self.server.app
+            wire = transport_mod.SocketTransport(self.connection)
             if kind == streams.PORTFORWARD:
                 spdy_streams.serve_port_forward(
                     wire, lambda conn: backend.port_forward(target, conn),

@@ -141,3 +141,23 @@ def test_plain_http_is_not_served(kubelet):
     with pytest.raises((http.client.HTTPException, ConnectionError)):
         conn.request('GET', '/healthz')
         conn.getresponse()
+
+
+def test_websocket_without_a_common_subprotocol_is_refused(kubelet):
+    status, _, _ = request(
+        kubelet, 'GET', '/exec/ns/p/c?command=ls&output=1', 'good',
+        {'Connection': 'Upgrade', 'Upgrade': 'websocket',
+         'Sec-WebSocket-Version': '13',
+         'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+         'Sec-WebSocket-Protocol': 'v99.channel.k8s.io'})
+    assert status == 403
+
+
+def test_websocket_without_credentials_is_401(kubelet):
+    status, _, _ = request(
+        kubelet, 'GET', '/exec/ns/p/c?command=ls&output=1', None,
+        {'Connection': 'Upgrade', 'Upgrade': 'websocket',
+         'Sec-WebSocket-Version': '13',
+         'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+         'Sec-WebSocket-Protocol': 'v5.channel.k8s.io'})
+    assert status == 401
