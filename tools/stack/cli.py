@@ -228,7 +228,8 @@ def install(ctx, with_zun_vk):
     job(venv, 'placement')
     job(zun_venv)
     job(venv, 'client')
-    if with_zun_vk:
+    # The compute-host agent runs from zun-vk's virtualenv too.
+    if with_zun_vk or ctx.real_containers:
         job(zun_vk_venv)
     for t in threads:
         t.join()
