@@ -171,7 +171,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class Harness:
-    """The stand-in server plus a kubeconfig that points at it."""
+    """The stand-in server plus a kubeconfig that points at it.
+
+    The WebSocket harness is the same with its own request handler and
+    kubectl told to try WebSockets.
+    """
+
+    handler_class = _Handler
+    websockets = 'false'
+    prefix = 'kubectl-spdy-'
 
     def __init__(self, exec_handler=None, port_handler=None):
         self.exec_handler = exec_handler
@@ -180,9 +188,14 @@ class Harness:
         self.requested_versions = []
         self.transports = []
         self.sessions_done = threading.Semaphore(0)
-        self._dir = tempfile.TemporaryDirectory(prefix='kubectl-spdy-')
+        self._dir = tempfile.TemporaryDirectory(prefix=self.prefix)
         self.kubeconfig = os.path.join(self._dir.name, 'kubeconfig')
         self._server = None
+        self.port = None
+
+    @property
+    def url(self):
+        return 'https://127.0.0.1:%d' % self.port
 
     def __enter__(self):
         cert = os.path.join(self._dir.name, 'cert.pem')
@@ -195,7 +208,7 @@ class Harness:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         self._server = http.server.ThreadingHTTPServer(
-            ('127.0.0.1', 0), _Handler)
+            ('127.0.0.1', 0), self.handler_class)
         self._server.daemon_threads = True
         self._server.harness = self
         self._server.socket = context.wrap_socket(self._server.socket,
@@ -205,7 +218,7 @@ class Harness:
             json.dump({
                 'apiVersion': 'v1', 'kind': 'Config',
                 'clusters': [{'name': 'h', 'cluster': {
-                    'server': 'https://127.0.0.1:%d' % self.port,
+                    'server': self.url,
                     'insecure-skip-tls-verify': True}}],
                 'users': [{'name': 'u', 'user': {'token': 'harness'}}],
                 'contexts': [{'name': 'h', 'context': {
@@ -223,8 +236,8 @@ class Harness:
     def env(self):
         env = dict(os.environ)
         env.update(KUBECONFIG=self.kubeconfig, HOME=self._dir.name,
-                   KUBECTL_REMOTE_COMMAND_WEBSOCKETS='false',
-                   KUBECTL_PORT_FORWARD_WEBSOCKETS='false')
+                   KUBECTL_REMOTE_COMMAND_WEBSOCKETS=self.websockets,
+                   KUBECTL_PORT_FORWARD_WEBSOCKETS=self.websockets)
         return env
 
     def kubectl(self, *args, **kwargs):

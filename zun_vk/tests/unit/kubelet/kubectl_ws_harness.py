@@ -10,12 +10,6 @@ for v5.channel.k8s.io,v4.channel.k8s.io for both.
 
 import http.server
 import json
-import os
-import ssl
-import subprocess
-import tempfile
-import threading
-import time
 import urllib.parse
 
 from zun_vk.kubelet import streams
@@ -123,84 +117,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             harness.sessions_done.release()
 
 
-class Harness:
+class Harness(spdy_harness.Harness):
     """The stand-in server plus a kubeconfig that points at it."""
 
+    handler_class = _Handler
+    websockets = 'true'
+    prefix = 'kubectl-ws-'
+
     def __init__(self, exec_handler=None, port_handler=None):
-        self.exec_handler = exec_handler
-        self.port_handler = port_handler
-        self.log = []
+        super().__init__(exec_handler, port_handler)
         self.requested = []
         self.negotiated = []
         self.fallbacks = []
-        self.sessions_done = threading.Semaphore(0)
-        self._dir = tempfile.TemporaryDirectory(prefix='kubectl-ws-')
-        self.kubeconfig = os.path.join(self._dir.name, 'kubeconfig')
-        self._server = None
-        self.port = None
-
-    def __enter__(self):
-        cert = os.path.join(self._dir.name, 'cert.pem')
-        key = os.path.join(self._dir.name, 'key.pem')
-        subprocess.run(
-            ['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
-             'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-             '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert],
-            check=True, capture_output=True)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self._server = http.server.ThreadingHTTPServer(
-            ('127.0.0.1', 0), _Handler)
-        self._server.daemon_threads = True
-        self._server.harness = self
-        self._server.socket = context.wrap_socket(self._server.socket,
-                                                  server_side=True)
-        self.port = self._server.server_address[1]
-        with open(self.kubeconfig, 'w') as out:
-            json.dump({
-                'apiVersion': 'v1', 'kind': 'Config',
-                'clusters': [{'name': 'h', 'cluster': {
-                    'server': self.url,
-                    'insecure-skip-tls-verify': True}}],
-                'users': [{'name': 'u', 'user': {'token': 'harness'}}],
-                'contexts': [{'name': 'h', 'context': {
-                    'cluster': 'h', 'user': 'u', 'namespace': 'default'}}],
-                'current-context': 'h'}, out)
-        threading.Thread(target=self._server.serve_forever, daemon=True,
-                         name='kubectl-ws-harness').start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
-        self._dir.cleanup()
-
-    @property
-    def url(self):
-        return 'https://127.0.0.1:%d' % self.port
-
-    def env(self):
-        env = dict(os.environ)
-        env.update(KUBECONFIG=self.kubeconfig, HOME=self._dir.name,
-                   KUBECTL_REMOTE_COMMAND_WEBSOCKETS='true',
-                   KUBECTL_PORT_FORWARD_WEBSOCKETS='true')
-        return env
-
-    def kubectl(self, *args, **kwargs):
-        kwargs.setdefault('timeout', 60)
-        return subprocess.run([KUBECTL] + list(args), env=self.env(),
-                              capture_output=True, **kwargs)
-
-    def popen(self, *args):
-        return subprocess.Popen([KUBECTL] + list(args), env=self.env(),
-                                stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-
-    def wait_sessions(self, count=1, timeout=30.0):
-        deadline = time.monotonic() + timeout
-        for _ in range(count):
-            if not self.sessions_done.acquire(
-                    timeout=max(0.0, deadline - time.monotonic())):
-                return False
-        return True
