@@ -15,7 +15,6 @@ from oslo_log import log as logging
 from zun_vk.kube import cluster_view
 from zun_vk.kube import pods as pod_client
 from zun_vk.kube import timestamps
-from zun_vk.services import pod_state
 from zun_vk.translate import active_deadline
 from zun_vk.translate import capsule_to_status as to_status
 from zun_vk.translate import errors as translate_errors
@@ -63,10 +62,6 @@ def pod_started(pod):
         if 'running' in state or 'terminated' in state:
             return True
     return False
-
-
-# Kept here for callers that know it by this name.
-NodeState = pod_state.NodeState
 
 
 class PodHandler(object):

@@ -117,14 +117,6 @@ ZUN_NAME_PATTERN = re.compile(r'[a-zA-Z0-9][a-zA-Z0-9_.-]+')
 RESTART_POLICIES = ('Always', 'OnFailure', 'Never')
 SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount'
 
-# The environment is resolved by pod_env; these names stay here for the
-# callers that know them from this module.
-EnvReference = pod_env.EnvReference
-expand_references = pod_env.expand_references
-env_references = pod_env.env_references
-resolve_env = pod_env.resolve_env
-format_map = pod_env.format_map
-
 _NAME_UNSAFE = re.compile(r'[^a-z0-9_.-]+')
 _HEX = re.compile(r'[0-9a-f]')
 _PROBES = ('livenessProbe', 'readinessProbe', 'startupProbe')
@@ -427,7 +419,7 @@ def _container(path, kind, container, resolved_env, defaults, volumes,
         problems.append((path + '.image', 'an image is required'))
     for field in ('command', 'args'):
         if container.get(field):
-            result[field] = [expand_references(str(part), env)
+            result[field] = [pod_env.expand_references(str(part), env)
                              for part in container[field]]
     if container.get('command'):
         warnings.append(
@@ -524,8 +516,8 @@ def _container_env(path, container, resolved_env):
             raise ValueError('%s.env[%d].valueFrom needs resolve_env() first'
                              % (path, index))
         if var.get('name'):
-            env[var['name']] = expand_references(var.get('value') or '',
-                                                 env)
+            env[var['name']] = pod_env.expand_references(
+                var.get('value') or '', env)
     return env
 
 

@@ -25,7 +25,7 @@ with cluster IP 10.0.0.11 and ports 80/TCP (named ``http``) and 53/UDP::
     MY_SVC_PORT_53_UDP=udp://10.0.0.11:53   (and its _PROTO, _PORT, _ADDR)
 
 The pod's own env and envFrom win over these, and ``$(VAR)`` references
-see them (pod_to_capsule.resolve_env does both). Services are dicts in
+see them (pod_env.resolve_env does both). Services are dicts in
 API JSON form.
 """
 

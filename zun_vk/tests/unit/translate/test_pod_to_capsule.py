@@ -4,6 +4,7 @@ import copy
 import pytest
 
 from zun_vk.translate import errors
+from zun_vk.translate import pod_env
 from zun_vk.translate import pod_to_capsule as ptc
 
 UID = '7f3c2a1e-90ab-4cde-8f01-23456789abcd'
@@ -47,7 +48,7 @@ def make_pod(spec=None, container=None, **meta):
 
 def translate(pod, resolved_env=None, defaults=DEFAULTS):
     if resolved_env is None:
-        resolved_env = ptc.resolve_env(pod, {}, {})
+        resolved_env = pod_env.resolve_env(pod, {}, {})
     return ptc.pod_to_capsule(pod, cluster_id='c1', node_name='zun-vk-1',
                               resolved_env=resolved_env, defaults=defaults)
 
@@ -617,8 +618,8 @@ SECRETS = {'db': {'PASSWORD': b64('s3cret')}, 'api': {'token': b64('t0k')}}
 
 
 def test_resolve_env():
-    resolved = ptc.resolve_env(ENV_POD, CONFIGMAPS, SECRETS,
-                               host_ip='192.0.2.10')
+    resolved = pod_env.resolve_env(ENV_POD, CONFIGMAPS, SECRETS,
+                                   host_ip='192.0.2.10')
     assert resolved == {
         'init': [{'name': 'A', 'value': '1'}],
         'web': [
@@ -645,8 +646,8 @@ def test_resolve_env():
 
 
 def test_resolved_env_reaches_the_template():
-    resolved = ptc.resolve_env(ENV_POD, CONFIGMAPS, SECRETS,
-                               host_ip='192.0.2.10')
+    resolved = pod_env.resolve_env(ENV_POD, CONFIGMAPS, SECRETS,
+                                   host_ip='192.0.2.10')
     template = translate(ENV_POD, resolved_env=resolved).template
     env = template['spec']['containers'][0]['env']
     assert env['URL'] == 'http://db.local:5432/$(NOPE)'
@@ -656,19 +657,19 @@ def test_resolved_env_reaches_the_template():
 
 
 def test_env_references():
-    assert ptc.env_references(ENV_POD) == [
-        ptc.EnvReference('ConfigMap', 'shop', 'settings', None, False),
-        ptc.EnvReference('Secret', 'shop', 'db', None, False),
-        ptc.EnvReference('ConfigMap', 'shop', 'gone', None, True),
-        ptc.EnvReference('Secret', 'shop', 'api', 'token', False),
-        ptc.EnvReference('ConfigMap', 'shop', 'settings', 'COLOR', False),
-        ptc.EnvReference('ConfigMap', 'shop', 'settings', 'nope', True),
-        ptc.EnvReference('Secret', 'shop', 'gone', 'k', True),
+    assert pod_env.env_references(ENV_POD) == [
+        pod_env.EnvReference('ConfigMap', 'shop', 'settings', None, False),
+        pod_env.EnvReference('Secret', 'shop', 'db', None, False),
+        pod_env.EnvReference('ConfigMap', 'shop', 'gone', None, True),
+        pod_env.EnvReference('Secret', 'shop', 'api', 'token', False),
+        pod_env.EnvReference('ConfigMap', 'shop', 'settings', 'COLOR', False),
+        pod_env.EnvReference('ConfigMap', 'shop', 'settings', 'nope', True),
+        pod_env.EnvReference('Secret', 'shop', 'gone', 'k', True),
     ]
 
 
 def test_env_references_none():
-    assert ptc.env_references(make_pod()) == []
+    assert pod_env.env_references(make_pod()) == []
 
 
 @pytest.mark.parametrize('configmaps, secrets, kind, name, key, found', [
@@ -682,7 +683,7 @@ def test_env_references_none():
 ])
 def test_missing_references(configmaps, secrets, kind, name, key, found):
     with pytest.raises(errors.MissingReference) as exc:
-        ptc.resolve_env(ENV_POD, configmaps, secrets, host_ip='192.0.2.10')
+        pod_env.resolve_env(ENV_POD, configmaps, secrets, host_ip='192.0.2.10')
     assert (exc.value.kind, exc.value.namespace, exc.value.name,
             exc.value.key, exc.value.object_found) == (
                 kind, 'shop', name, key, found)
@@ -693,7 +694,7 @@ def test_missing_reference_message():
     pod = make_pod(container={'env': [{'name': 'X', 'valueFrom': {
         'configMapKeyRef': {'name': 'cm', 'key': 'k'}}}]})
     with pytest.raises(errors.MissingReference) as exc:
-        ptc.resolve_env(pod, {'cm': {}}, {})
+        pod_env.resolve_env(pod, {'cm': {}}, {})
     assert str(exc.value) == (
         'spec.containers[0].env[0].valueFrom.configMapKeyRef: ConfigMap '
         "shop/cm has no key 'k'; add the key or mark the reference "
@@ -702,7 +703,7 @@ def test_missing_reference_message():
 
 def test_configmap_without_data_counts_as_existing():
     pod = make_pod(container={'envFrom': [{'configMapRef': {'name': 'e'}}]})
-    assert ptc.resolve_env(pod, {'e': None}, {}) == {'web': []}
+    assert pod_env.resolve_env(pod, {'e': None}, {}) == {'web': []}
 
 
 @pytest.mark.parametrize('field_path, host_ip, field, text', [
@@ -723,7 +724,7 @@ def test_unsupported_field_refs(field_path, host_ip, field, text):
     pod = make_pod(container={'env': [{'name': 'X', 'valueFrom': {
         'fieldRef': {'fieldPath': field_path}}}]})
     with pytest.raises(errors.UnsupportedPod) as exc:
-        ptc.resolve_env(pod, {}, {}, host_ip=host_ip)
+        pod_env.resolve_env(pod, {}, {}, host_ip=host_ip)
     assert exc.value.field_path == field
     assert text in exc.value.reason
 
@@ -731,7 +732,7 @@ def test_unsupported_field_refs(field_path, host_ip, field, text):
 def test_host_ips_resolves_to_node_ip():
     pod = make_pod(container={'env': [{'name': 'X', 'valueFrom': {
         'fieldRef': {'fieldPath': 'status.hostIPs'}}}]})
-    assert ptc.resolve_env(pod, {}, {}, host_ip='192.0.2.1') == {
+    assert pod_env.resolve_env(pod, {}, {}, host_ip='192.0.2.1') == {
         'web': [{'name': 'X', 'value': '192.0.2.1'}]}
 
 
@@ -745,7 +746,7 @@ def test_resource_field_ref_resolved():
             {'name': 'MEM', 'valueFrom': {'resourceFieldRef': {
                 'resource': 'requests.memory', 'divisor': '1Mi'}}},
             {'name': 'BOTH', 'value': '$(CPU)/$(MEM)'}]})
-    env = ptc.resolve_env(pod, {}, {})['web']
+    env = pod_env.resolve_env(pod, {}, {})['web']
     assert env == [{'name': 'CPU', 'value': '1'},
                    {'name': 'MEM', 'value': '64'},
                    {'name': 'BOTH', 'value': '1/64'}]
@@ -755,8 +756,8 @@ def test_resource_field_ref_unset_limit_is_node_allocatable():
     pod = make_pod(container={'env': [{'name': 'MEM', 'valueFrom': {
         'resourceFieldRef': {'resource': 'limits.memory',
                              'divisor': '1Gi'}}}]})
-    env = ptc.resolve_env(pod, {}, {},
-                          node_allocatable={'memory': '409600Mi'})['web']
+    env = pod_env.resolve_env(pod, {}, {},
+                              node_allocatable={'memory': '409600Mi'})['web']
     assert env == [{'name': 'MEM', 'value': '400'}]
 
 
@@ -764,7 +765,7 @@ def test_bad_resource_field_ref_refused():
     pod = make_pod(container={'env': [{'name': 'X', 'valueFrom': {
         'resourceFieldRef': {'resource': 'limits.gpu'}}}]})
     with pytest.raises(errors.UnsupportedPod) as exc:
-        ptc.resolve_env(pod, {}, {})
+        pod_env.resolve_env(pod, {}, {})
     assert exc.value.field_path == (
         'spec.containers[0].env[0].valueFrom.resourceFieldRef.resource')
 
@@ -775,7 +776,7 @@ def test_secret_that_is_not_text_refused(raw):
     pod = make_pod(container={'env': [{'name': 'X', 'valueFrom': {
         'secretKeyRef': {'name': 's', 'key': 'k'}}}]})
     with pytest.raises(errors.UnsupportedPod) as exc:
-        ptc.resolve_env(pod, {}, {'s': {'k': raw}})
+        pod_env.resolve_env(pod, {}, {'s': {'k': raw}})
     assert "key 'k' in Secret s is not UTF-8 text" in str(exc.value)
 
 
@@ -832,7 +833,7 @@ ENV = {'VAR_A': 'A', 'VAR_B': 'B', 'VAR_C': 'C', 'VAR_REF': '$(VAR_A)',
     ('', ''),
 ])
 def test_expand_references(text, expected):
-    assert ptc.expand_references(text, ENV) == expected
+    assert pod_env.expand_references(text, ENV) == expected
 
 
 def test_translation_does_not_modify_the_pod():
@@ -859,7 +860,7 @@ def test_one_letter_container_name_left_out():
     ({'k': 'café ✓'}, 'k="café ✓"'),
 ])
 def test_format_map_like_the_kubelet(values, text):
-    assert ptc.format_map(values) == text
+    assert pod_env.format_map(values) == text
 
 
 # --- service variables ---
@@ -874,7 +875,7 @@ def test_service_env_comes_after_the_pods_own_and_loses_to_it():
         {'name': 'DB_SERVICE_HOST', 'value': 'db.example'},
         {'name': 'API', 'value': 'https://$(KUBERNETES_SERVICE_HOST):'
                                  '$(KUBERNETES_SERVICE_PORT)'}]})
-    env = ptc.resolve_env(pod, {}, {}, service_env=SERVICE_ENV)['web']
+    env = pod_env.resolve_env(pod, {}, {}, service_env=SERVICE_ENV)['web']
     assert env == [
         {'name': 'DB_SERVICE_HOST', 'value': 'db.example'},
         {'name': 'API', 'value': 'https://10.0.0.1:443'},
@@ -890,7 +891,7 @@ def test_a_reference_before_the_pods_own_value_sees_the_services():
         {'name': 'BEFORE', 'value': '$(DB_SERVICE_HOST)'},
         {'name': 'DB_SERVICE_HOST', 'value': 'mine'},
         {'name': 'AFTER', 'value': '$(DB_SERVICE_HOST)'}]})
-    env = {v['name']: v['value'] for v in ptc.resolve_env(
+    env = {v['name']: v['value'] for v in pod_env.resolve_env(
         pod, {}, {}, service_env=SERVICE_ENV)['web']}
     assert (env['BEFORE'], env['DB_SERVICE_HOST'], env['AFTER']) == (
         '10.0.0.7', 'mine', 'mine')
@@ -900,7 +901,7 @@ def test_service_env_reaches_command_and_template():
     pod = make_pod(container={
         'command': ['sh', '-c'],
         'args': ['test "$(DB_SERVICE_HOST)" = 10.0.0.7']})
-    resolved = ptc.resolve_env(pod, {}, {}, service_env=SERVICE_ENV)
+    resolved = pod_env.resolve_env(pod, {}, {}, service_env=SERVICE_ENV)
     container = only_container(translate(pod, resolved_env=resolved))
     assert container['command'] == ['sh', '-c']
     assert container['args'] == ['test "10.0.0.7" = 10.0.0.7']
