@@ -24,6 +24,7 @@ import re
 import urllib.parse
 
 from zun_vk.hostlink import tickets
+from zun_vk import http_error
 
 HEALTHZ = 'healthz'
 TICKET_HEADER = 'X-Zun-VK-Ticket'
@@ -52,13 +53,8 @@ MAX_COMMAND_ARGS = 1024
 MAX_COMMAND_BYTES = 65536
 
 
-class BadRequest(Exception):
+class BadRequest(http_error.HTTPError):
     """A request the agent answers with status and a one-line message."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,6 +17,8 @@ from kubernetes import client as k8s_client
 from kubernetes.client import exceptions as k8s_exceptions
 from oslo_log import log as logging
 
+from zun_vk import http_error
+
 LOG = logging.getLogger(__name__)
 
 _VERBS = {'POST': 'create', 'GET': 'get', 'HEAD': 'get', 'PUT': 'update',
@@ -25,13 +27,8 @@ _SUBRESOURCES = (('/stats', 'stats'), ('/metrics', 'metrics'),
                  ('/logs', 'log'), ('/spec', 'spec'))
 
 
-class AuthError(Exception):
+class AuthError(http_error.HTTPError):
     """The caller is not let in; status is 401 or 403."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,7 @@ import dataclasses
 import datetime
 import urllib.parse
 
+from zun_vk import http_error
 from zun_vk.kubelet import streams
 
 LOGS = 'containerLogs'
@@ -26,11 +27,8 @@ METRICS_RESOURCE = 'metrics/resource'
 _INT64_MAX = 2 ** 63 - 1
 
 
-class RouteError(Exception):
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class RouteError(http_error.HTTPError):
+    """A request the kubelet answers with an error before streaming."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,6 +16,7 @@ import ssl
 
 from oslo_log import log as logging
 
+from zun_vk import http_error
 from zun_vk.kubelet import auth
 from zun_vk.kubelet import routes
 from zun_vk.kubelet import spdy_streams
@@ -107,9 +108,8 @@ class KubeletRequestHandler(http.server.BaseHTTPRequestHandler):
         try:
             route = routes.parse(method, self.path)
             self._dispatch(app.backend, route, user)
-        except routes.RouteError as exc:
-            self._error(exc.status, exc.message)
-        except streams.Refused as exc:
+        except http_error.HTTPError as exc:
+            # Bad routes, missing pods or containers, refused handshakes.
             self._error(exc.status, exc.message, exc.headers)
         except spdy_streams.StreamSetupError as exc:
             # The 101 is sent: nothing to answer, only to say why.

@@ -10,23 +10,19 @@ host reads and writes them and never knows which protocol was spoken.
 import abc
 import dataclasses
 
+from zun_vk import http_error
+
 # Kinds of session, for protocol negotiation.
 REMOTECOMMAND = 'remotecommand'
 PORTFORWARD = 'portforward'
 
 
-class Refused(Exception):
+class Refused(http_error.HTTPError):
     """A handshake the server must answer with an HTTP error.
 
-    status is the HTTP status, headers extra (name, value) pairs (for
-    example X-Accepted-Stream-Protocol-Versions), message the body.
+    Its headers may say what is accepted instead, for example
+    X-Accepted-Stream-Protocol-Versions.
     """
-
-    def __init__(self, status, message, headers=()):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = list(headers)
 
 
 @dataclasses.dataclass(frozen=True)
