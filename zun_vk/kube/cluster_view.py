@@ -18,12 +18,12 @@ pods in one namespace costs one list, not one per pod:
 Concurrent readers of one key wait for a single request.
 """
 
-import threading
 import time
 
 from kubernetes.client import exceptions as k8s_exc
 
 from zun_vk.translate import service_env
+from zun_vk import ttl_cache
 
 SERVICE_CACHE_SECONDS = 3.0
 NODE_CACHE_SECONDS = 60.0
@@ -33,60 +33,32 @@ class ServicesForbidden(Exception):
     """zun-vk's Kubernetes identity may not read Services."""
 
 
-class _Expiring(object):
-    """Values by key, each kept ``ttl`` seconds; one loader per key."""
-
-    def __init__(self, ttl, clock):
-        self.ttl = ttl
-        self.clock = clock
-        self.lock = threading.Lock()
-        self.values = {}
-        self.loading = {}
-
-    def get(self, key, load):
-        with self.lock:
-            key_lock = self.loading.setdefault(key, threading.Lock())
-        with key_lock:
-            with self.lock:
-                found = self.values.get(key)
-                if found is not None and found[0] > self.clock():
-                    return found[1]
-            value = load()
-            with self.lock:
-                self.values[key] = (self.clock() + self.ttl, value)
-                if len(self.values) > 10000:
-                    self._drop_expired_locked()
-            return value
-
-    def _drop_expired_locked(self):
-        now = self.clock()
-        for key in [k for k, (expiry, _v) in self.values.items()
-                    if expiry <= now]:
-            del self.values[key]
-            self.loading.pop(key, None)
-
-
 class ClusterView(object):
     def __init__(self, kube, node_name, clock=time.monotonic,
                  service_ttl=SERVICE_CACHE_SECONDS,
                  node_ttl=NODE_CACHE_SECONDS):
         self.kube = kube
         self.node_name = node_name
-        self._services = _Expiring(service_ttl, clock)
-        self._node = _Expiring(node_ttl, clock)
+        self._cache = ttl_cache.TTLCache(clock, size=10000)
+        self._service_ttl = service_ttl
+        self._node_ttl = node_ttl
 
     def master_services(self):
         """The ``kubernetes`` Service of ``default`` as a list (0 or 1)."""
-        return self._services.get(('master',), self._read_master)
+        return self._cache.get_or_load(('master',), self._read_master,
+                                       self._service_ttl)
 
     def namespace_services(self, namespace):
         """Every Service of the namespace, as API dicts."""
-        return self._services.get(
-            ('namespace', namespace), lambda: self._list(namespace))
+        return self._cache.get_or_load(
+            ('namespace', namespace), lambda: self._list(namespace),
+            self._service_ttl)
 
     def node_allocatable(self):
         """The Node's status.allocatable, {} when the Node is not there."""
-        return self._node.get('allocatable', self._read_allocatable)
+        return self._cache.get_or_load('allocatable',
+                                       self._read_allocatable,
+                                       self._node_ttl)
 
     def _read_master(self):
         found = []

@@ -10,7 +10,6 @@ are cached for the kubelet's default times, allowed and denied apart.
 
 import dataclasses
 import hashlib
-import threading
 import time
 
 from kubernetes import client as k8s_client
@@ -18,6 +17,7 @@ from kubernetes.client import exceptions as k8s_exceptions
 from oslo_log import log as logging
 
 from zun_vk import http_error
+from zun_vk import ttl_cache
 
 LOG = logging.getLogger(__name__)
 
@@ -87,38 +87,6 @@ def bearer_token(authorization):
     return token.strip()
 
 
-class _TTLCache(object):
-    def __init__(self, clock=time.monotonic, size=4096):
-        self._items = {}
-        self._lock = threading.Lock()
-        self._clock = clock
-        self._size = size
-
-    def get(self, key):
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            expires, value = item
-            if expires <= self._clock():
-                del self._items[key]
-                return None
-            return value
-
-    def put(self, key, value, ttl):
-        if ttl <= 0:
-            return
-        with self._lock:
-            if len(self._items) >= self._size:
-                now = self._clock()
-                for stale in [k for k, (exp, _) in self._items.items()
-                              if exp <= now]:
-                    del self._items[stale]
-                if len(self._items) >= self._size:
-                    self._items.clear()
-            self._items[key] = (self._clock() + ttl, value)
-
-
 class Authenticator(object):
     """Certificates first, then TokenReview; never anonymous."""
 
@@ -126,7 +94,7 @@ class Authenticator(object):
         self._api = k8s_client.AuthenticationV1Api(api_client)
         self._webhook = conf.kubelet.webhook_authentication
         self._ttl = conf.kubelet.authentication_cache_ttl
-        self._cache = _TTLCache(clock)
+        self._cache = ttl_cache.TTLCache(clock)
 
     def authenticate(self, peer_cert, authorization):
         user = user_from_certificate(peer_cert)
@@ -175,7 +143,7 @@ class Authorizer(object):
         self._node = conf.node_name
         self._allowed_ttl = conf.kubelet.authorized_cache_ttl
         self._denied_ttl = conf.kubelet.unauthorized_cache_ttl
-        self._cache = _TTLCache(clock)
+        self._cache = ttl_cache.TTLCache(clock)
 
     def authorize(self, user, method, path):
         verb, subresource = request_attributes(self._node, method, path)
