@@ -2,13 +2,16 @@
 # Build kube-apiserver, kube-scheduler and kube-controller-manager from
 # Debian bookworm's kubernetes source package, cached by package version.
 # Usage: build-kubernetes.sh <cache dir>; prints the directory holding
-# the three binaries on its last line.
+# the binaries on its last line. KUBE_WHAT (make targets) and
+# KUBE_BINARIES (what they leave in _output/bin) build something else
+# from the same tree, e.g. the e2e tests.
 set -euo pipefail
 
 KUBE_DEB_VERSION=${KUBE_DEB_VERSION:-1.20.5+really1.20.2-1.1+deb12u1}
 CACHE_DIR=${1:?usage: build-kubernetes.sh <cache dir>}
 BIN_DIR=$CACHE_DIR/kubernetes-$KUBE_DEB_VERSION/bin
-BINARIES="kube-apiserver kube-scheduler kube-controller-manager"
+BINARIES=${KUBE_BINARIES:-kube-apiserver kube-scheduler kube-controller-manager}
+WHAT=${KUBE_WHAT:-cmd/kube-apiserver cmd/kube-scheduler cmd/kube-controller-manager}
 
 have_all() {
     local b
@@ -73,7 +76,7 @@ mkdir -p .go/src/k8s.io
 ln -sfn "$SRC" .go/src/k8s.io/kubernetes
 export GOPATH=$SRC/.go CGO_ENABLED=0 GOPROXY=off GOFLAGS=-mod=vendor
 export GOCACHE=$CACHE_DIR/go-build-cache
-make WHAT="cmd/kube-apiserver cmd/kube-scheduler cmd/kube-controller-manager" >&2
+make WHAT="$WHAT" >&2
 
 mkdir -p "$BIN_DIR"
 for b in $BINARIES; do

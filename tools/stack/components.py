@@ -1061,29 +1061,38 @@ class ZunVK(Component):
     name = 'zun-vk'
     port_key = False
     ready_timeout = 90
+    node_name = C.ZUN_VK_NODE
 
     @property
     def address(self):
-        return 'node %s' % C.ZUN_VK_NODE
+        return 'node %s' % self.node_name
+
+    def config_files(self):
+        return [self.ctx.zun_vk_conf]
 
     def configure(self):
         # zun-vk.conf is written by `up` before this: restart on a change
         # (notifications turned on or off, for example).
-        try:
-            with open(self.ctx.zun_vk_conf) as f:
-                return _fingerprint(f.read())
-        except OSError:
-            return ''
+        texts = []
+        for path in self.config_files():
+            try:
+                with open(path) as f:
+                    texts.append(f.read())
+            except OSError:
+                return ''
+        return _fingerprint(*texts)
 
     def command(self):
-        return ([_venv_bin(self.ctx, 'zun-vk', 'zun-vk'),
-                 '--config-file', self.ctx.zun_vk_conf], {}, None)
+        argv = [_venv_bin(self.ctx, 'zun-vk', 'zun-vk')]
+        for path in self.config_files():
+            argv += ['--config-file', path]
+        return argv, {}, None
 
     def ready(self):
         if self.pid() is None:
             return False
         status, body, _ = kube_get(self.ctx,
-                                   '/api/v1/nodes/' + C.ZUN_VK_NODE)
+                                   '/api/v1/nodes/' + self.node_name)
         if status != 200:
             return False
         started = getattr(self, 'started_at', None)

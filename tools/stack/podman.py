@@ -147,12 +147,11 @@ def missing_packages():
     return need
 
 
-def _rootfs_tar(tmp):
-    """A tar of a busybox-static root file system (binary + applets)."""
+def busybox_rootfs(root):
+    """Fill root with a busybox-static file system (binary + applets)."""
     bb = busybox_bin()
     if not bb:
         raise StackError('busybox-static is not installed')
-    root = os.path.join(tmp, 'rootfs')
     for sub in ('bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'tmp', 'root',
                 'www', 'proc', 'sys', 'dev', 'var/run'):
         os.makedirs(os.path.join(root, sub), exist_ok=True)
@@ -171,10 +170,19 @@ def _rootfs_tar(tmp):
                 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n')
     with open(os.path.join(root, 'etc', 'group'), 'w') as f:
         f.write('root:x:0:\nnogroup:x:65534:\n')
-    tar = os.path.join(tmp, 'rootfs.tar')
+    return root
+
+
+def tar_rootfs(root, tar):
     subprocess.run(['tar', '-C', root, '--numeric-owner', '-cf', tar, '.'],
                    check=True)
     return tar
+
+
+def _rootfs_tar(tmp):
+    """A tar of a busybox-static root file system."""
+    root = busybox_rootfs(os.path.join(tmp, 'rootfs'))
+    return tar_rootfs(root, os.path.join(tmp, 'rootfs.tar'))
 
 
 def images_present(ctx):
