@@ -78,26 +78,39 @@ def run(args):
     info('conformance: running %d test(s) on %d ginkgo node(s), log %s'
          % (len(names), args.nodes, log))
     started = time.time()
+    interrupted = False
     try:
         with open(log, 'wb') as out:
             subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT,
                            cwd=report_dir,
                            env=dict(os.environ, KUBECONFIG=ctx.kubeconfig))
-    finally:
-        took = time.time() - started
-        if not args.keep_node:
-            node.remove(ctx)
+    except KeyboardInterrupt:
+        interrupted = True
+    took = time.time() - started
+    # The results first: a failed clean-up must not lose them.
     results = report.for_subset(names, report.read_junit(report_dir))
     meta = {'date': datetime.datetime.utcnow().strftime('%Y-%m-%d'),
             'kubernetes': stack_cli.KUBE_DEB_VERSION,
             'zun_vk': git_revision(), 'ginkgo_nodes': args.nodes,
-            'focus': args.focus or '', 'run_seconds': int(took),
-            'total_seconds': int(time.time() - t0)}
+            'focus': args.focus or '', 'run_seconds': int(took)}
     path = os.path.join(report_dir, 'results.json')
     report.write_json(path, results, meta)
+    cleanup_error = None
+    if not args.keep_node:
+        try:
+            node.remove(ctx)
+        except StackError as e:
+            cleanup_error = e
     for line in report.summary_lines(results):
         print(line)
-    print('results: %s; JUnit XML and e2e.log in %s' % (path, report_dir))
+    print('results: %s; JUnit XML and e2e.log in %s (%d min in all)'
+          % (path, report_dir, round((time.time() - t0) / 60.0)))
+    if cleanup_error is not None:
+        sys.stderr.write('conformance: ERROR: cleaning up: %s\n'
+                         % cleanup_error)
+        return 1
+    if interrupted:
+        return 130
     return 0
 
 

@@ -109,18 +109,26 @@ def start(ctx):
     return ConformanceZunVK(ctx).up()
 
 
-def remove(ctx, wait=600):
-    """Stop the node's zun-vk once its pods are gone; remove what is left."""
+def remove(ctx, wait=600, stalled=120):
+    """Stop the node's zun-vk once its pods are gone; remove what is left.
+
+    The tests' namespaces take their pods away; the wait ends when none
+    is left, after `wait` seconds, or when none went for `stalled` s.
+    """
     node = ConformanceZunVK(ctx)
     if node.pid():
         deadline = time.time() + wait
         pods = pods_on_node(ctx)
-        while pods and time.time() < deadline:
+        last, last_change = len(pods or []), time.time()
+        while pods and time.time() < deadline and \
+                time.time() - last_change < stalled:
             time.sleep(5)
             pods = pods_on_node(ctx)
+            if len(pods or []) != last:
+                last, last_change = len(pods or []), time.time()
         if pods:
-            info('conformance: %d pod(s) still on %s after %d s; '
-                 'removing them by force' % (len(pods), NODE, wait))
+            info('conformance: %d pod(s) still on %s; removing them by '
+                 'force' % (len(pods), NODE))
         node.stop()
     for ns, name in pods_on_node(ctx) or []:
         _kube(ctx, 'DELETE', '/api/v1/namespaces/%s/pods/%s' % (ns, name),

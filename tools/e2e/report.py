@@ -34,24 +34,40 @@ class Result(object):
 
 
 def failure_line(message, width=200):
-    """The line of a ginkgo failure that says what went wrong.
+    """One line of a ginkgo failure that says what went wrong.
 
-    Ginkgo writes "<code location>\\n<message>\\n<location>"; the message
-    often starts with "Unexpected error:" or "Expected", whose next line
-    carries the substance, so those are joined.
+    Ginkgo writes "<code location>\\n<time>: <message>\\n<location>"; an
+    "Unexpected error:" carries its substance in the error's `s:` line,
+    and a failed pod's status dump in its Reason and Message.
     """
     lines = [ln.strip() for ln in (message or '').splitlines()]
     lines = [ln for ln in lines if ln and not _is_location(ln)]
     if not lines:
         return ''
+    lines[0] = TIMESTAMP.sub('', lines[0])
     text = lines[0]
-    if text.rstrip(':') in ('Unexpected error', 'Expected') and \
-            len(lines) > 1:
-        text = '%s %s' % (text, lines[1])
+    if text.rstrip(':') == 'Unexpected error':
+        quoted = [ln for ln in lines[1:] if ln.startswith('s: "')]
+        if quoted:
+            text = quoted[0][4:].rstrip(',').rstrip('"').replace('\\"', '"')
+        elif len(lines) > 1:
+            text = '%s %s' % (text, lines[1])
+    elif text == 'Expected':
+        text = ' '.join(lines[:4])
+    pod = POD_FAILURE.search(text)
+    if pod:
+        text = '%s: %s' % (pod.group('reason'), pod.group('message').strip())
     text = re.sub(r'\s+', ' ', text)
     if len(text) > width:
         text = text[:width - 3] + '...'
     return text
+
+
+# "Dec  2 01:36:23.390: " in front of the message.
+TIMESTAMP = re.compile(r'^[A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d\.\d+: ')
+# The pod-level Message and Reason of a printed PodStatus.
+POD_FAILURE = re.compile(r'\}\] Message:(?P<message>.*?) '
+                         r'Reason:(?P<reason>\w+) NominatedNodeName')
 
 
 def _is_location(line):
