@@ -89,8 +89,7 @@ class PodHandler(object):
         uid = pod['metadata']['uid']
         capsule = self.state.capsule(uid)
         if self.state.take_refresh(key) and capsule is not None:
-            capsule = self.zun.get_capsule(capsule['uuid'])
-            self.state.set_capsule(uid, capsule)
+            capsule = self._read_capsule(uid, capsule['uuid'])
         if pod['metadata'].get('deletionTimestamp'):
             return self._delete(pod, capsule)
         phase = (pod.get('status') or {}).get('phase')
@@ -111,11 +110,18 @@ class PodHandler(object):
 
     # create --------------------------------------------------------------
 
+    def _read_capsule(self, uid, capsule_id):
+        """GET the capsule into the cache; the newest capsule known."""
+        sent = self.state.now()
+        return self.state.set_capsule(
+            uid, self.zun.get_capsule(capsule_id), sent)
+
     def _find_capsule(self, pod):
         """The pod's capsule looked up by its deterministic name."""
         meta = pod['metadata']
         name = to_capsule.capsule_name(meta['namespace'], meta['name'],
                                        meta['uid'])
+        sent = self.state.now()
         try:
             capsule = self.zun.get_capsule(name)
         except zun_client.ZunError as exc:
@@ -127,8 +133,7 @@ class PodHandler(object):
             labels = capsule.get('labels') or {}
             if labels.get(to_capsule.LABEL_POD_UID) != meta['uid']:
                 return None
-            self.state.set_capsule(meta['uid'], capsule)
-        return capsule
+        return self.state.set_capsule(meta['uid'], capsule, sent)
 
     def _dedupe(self, pod, name):
         uid = pod['metadata']['uid']
@@ -218,6 +223,7 @@ class PodHandler(object):
         for warning in request.warnings:
             self.events.record(pod, 'Warning', 'IgnoredPodField', warning)
         failure = None
+        sent = self.state.now()
         try:
             capsule = self.zun.create_capsule(request.template)
         except zun_client.ZunError as exc:
@@ -229,7 +235,8 @@ class PodHandler(object):
             self._patch_status(pod, to_status.pending_status(
                 pod, 'ProviderCreateFailed', message, now=now))
             raise failure
-        self.state.set_capsule(pod['metadata']['uid'], capsule)
+        capsule = self.state.set_capsule(pod['metadata']['uid'], capsule,
+                                         sent) or capsule
         LOG.info('Pod %s: created capsule %s (%s)', key,
                  capsule.get('name'), capsule.get('uuid'))
         self.events.record(pod, 'Normal', 'CapsuleCreated',
@@ -298,8 +305,7 @@ class PodHandler(object):
         if capsule is None:
             capsule = self._find_capsule(pod)
         if capsule is not None and uid in self.delete_requested:
-            capsule = self.zun.get_capsule(capsule['uuid'])
-            self.state.set_capsule(uid, capsule)
+            capsule = self._read_capsule(uid, capsule['uuid'])
         if capsule is None:
             self.pods.delete_now(pod)
             self.delete_requested.pop(uid, None)

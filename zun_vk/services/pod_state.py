@@ -2,12 +2,16 @@
 
 NodeState holds the newest pods (from the watch) and capsules (from the
 poll, hints and the handler's own calls), shared by the worker threads.
+Every capsule comes with the time its request was sent (``now()`` before
+the call), so that an older answer never replaces a newer one.
 """
 
 import threading
+import time
 
 from zun_vk.kube import pods as pod_client
 from zun_vk.kube import timestamps
+from zun_vk.services import capsule_cache
 from zun_vk.translate import capsule_to_status as to_status
 from zun_vk.translate import pod_to_capsule as to_capsule
 
@@ -15,14 +19,17 @@ from zun_vk.translate import pod_to_capsule as to_capsule
 class NodeState(object):
     """Pods bound to the node and the capsules labelled for it."""
 
-    def __init__(self, cluster_id=None, node_name=None):
+    def __init__(self, cluster_id=None, node_name=None,
+                 clock=time.monotonic):
         self.lock = threading.Lock()
         self.cluster_id = cluster_id
         self.node_name = node_name
+        self.now = clock
         self.pods = {}
         self.uids = {}
         self.gone = {}
-        self.capsules = {}
+        self.capsules = capsule_cache.CapsuleCache(clock)
+        self.listed = False
         self.refresh = set()
         self.orphans = {}
         self.all_ours = []
@@ -100,40 +107,48 @@ class NodeState(object):
 
     # capsules ------------------------------------------------------------
 
-    def replace_capsules(self, capsules):
-        """Keep our capsules; return the pod keys whose capsule changed."""
-        changed = set()
+    def replace_capsules(self, capsules, listed_at=None):
+        """Take a LIST sent at listed_at (default: now).
+
+        Keeps our capsules; returns the pod keys whose capsule changed.
+        """
+        if listed_at is None:
+            listed_at = self.now()
+        fresh = {}
+        for capsule in capsules:
+            if not self.ours(capsule):
+                continue
+            uid = capsule['labels'][to_capsule.LABEL_POD_UID]
+            # Duplicates (a crash between POST and reply) keep the
+            # oldest; the handler removes the others.
+            if uid in fresh and (fresh[uid].get('created_at') or '') <= (
+                    capsule.get('created_at') or ''):
+                continue
+            fresh[uid] = capsule
         with self.lock:
-            fresh = {}
-            for capsule in capsules:
-                if not self.ours(capsule):
-                    continue
-                uid = capsule['labels'][to_capsule.LABEL_POD_UID]
-                # Duplicates (a crash between POST and reply) keep the
-                # oldest; the handler removes the others.
-                if uid in fresh and (fresh[uid].get('created_at') or '') <= (
-                        capsule.get('created_at') or ''):
-                    continue
-                fresh[uid] = capsule
-            for uid in set(self.capsules) | set(fresh):
-                if self.capsules.get(uid) != fresh.get(uid):
-                    key = self.uids.get(uid)
-                    if key is not None:
-                        changed.add(key)
-            self.capsules = fresh
+            changed = self.capsules.replace(fresh, listed_at)
             self.all_ours = [c for c in capsules if self.ours(c)]
-        return changed
+            self.listed = True
+            return {self.uids[uid] for uid in changed if uid in self.uids}
+
+    def capsules_listed(self):
+        """True once a whole LIST of the project's capsules was taken."""
+        with self.lock:
+            return self.listed
 
     def capsule(self, uid):
         with self.lock:
             return self.capsules.get(uid)
 
-    def set_capsule(self, uid, capsule):
+    def set_capsule(self, uid, capsule, sent_at=None):
+        """Store a GET's or create's answer (None: no such capsule).
+
+        sent_at is when the request was sent (default: now). Returns the
+        capsule now known for uid: an answer older than what the cache
+        holds does not replace it.
+        """
         with self.lock:
-            if capsule is None:
-                self.capsules.pop(uid, None)
-            else:
-                self.capsules[uid] = capsule
+            return self.capsules.put(uid, capsule, sent_at)
 
     def hint(self, hint):
         with self.lock:

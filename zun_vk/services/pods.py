@@ -183,8 +183,11 @@ class PodService(base.Worker):
     # capsule status poll ---------------------------------------------
 
     def _poll_once(self):
+        # The LIST's start: an answer from before it never replaces one
+        # a GET or create got while the LIST was paging.
+        listed_at = self.state.now()
         capsules = self.zun.list_capsules()
-        changed = self.state.replace_capsules(capsules)
+        changed = self.state.replace_capsules(capsules, listed_at)
         for key in changed:
             self.queue.add(key)
 
@@ -235,8 +238,9 @@ class PodService(base.Worker):
                 return
 
     def _reconcile(self):
+        listed_at = self.state.now()
         capsules = self.zun.list_capsules()
-        self.state.replace_capsules(capsules)
+        self.state.replace_capsules(capsules, listed_at)
         grace = datetime.timedelta(
             seconds=self.conf.sync.orphan_grace_period)
         orphans, pod_keys = self.state.reconcile_plan(grace)
