@@ -150,6 +150,14 @@ class NodeState(object):
         with self.lock:
             return self.capsules.put(uid, capsule, sent_at)
 
+    def fetch_capsule(self, uid, read):
+        """Call read() (a Zun GET of uid's capsule) and store its answer.
+
+        Returns the capsule now known for uid, as set_capsule does.
+        """
+        sent = self.now()
+        return self.set_capsule(uid, read(), sent)
+
     def hint(self, hint):
         with self.lock:
             key = self.uids.get(hint.get('pod_uid'))

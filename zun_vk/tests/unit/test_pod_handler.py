@@ -5,6 +5,7 @@ import types
 
 import pytest
 
+from zun_vk.services import capsule_removal
 from zun_vk.services import pod_handler
 from zun_vk.services import pod_state
 from zun_vk.tests.unit import pod_fakes as fakes
@@ -106,7 +107,7 @@ def test_delete_removes_capsule_then_pod_with_grace_zero(env):
     env.state.observe('MODIFIED', deleting)
     env.state.replace_capsules(env.zun.list_capsules())
     # Zun deletes asynchronously: the pod is looked at again shortly.
-    assert env.handler.sync(key) == pod_handler.DELETE_CHECK_INTERVAL
+    assert env.handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
     assert env.zun.deleted == [uuid]
     assert env.pods.deleted == []
     # Zun answers 404 now: the pod goes, with grace 0.
@@ -191,7 +192,7 @@ def test_pod_removed_during_capsule_delete_sends_one_delete(env):
     env.state.observe('MODIFIED', make_pod(
         deletionTimestamp='2026-01-01T00:00:00Z', resourceVersion='5'))
     env.state.replace_capsules(env.zun.list_capsules())
-    assert env.handler.sync(key) == pod_handler.DELETE_CHECK_INTERVAL
+    assert env.handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
     # The namespace controller removes the pod before Zun answers 404.
     env.state.observe('DELETED', make_pod(resourceVersion='6'))
     assert env.handler.sync(key) is None
@@ -289,7 +290,7 @@ def test_deleting_a_running_pod_reports_stopping_its_containers(env):
         running['metadata'], deletionTimestamp='2026-01-01T00:00:00Z',
         resourceVersion='50'))
     env.state.observe('MODIFIED', deleting)
-    assert env.handler.sync(key) == pod_handler.DELETE_CHECK_INTERVAL
+    assert env.handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
     assert env.events.recorded[-1] == ('Normal', 'Killing',
                                        'Stopping container main')
     assert env.events.paths[-1] == 'spec.containers{main}'

@@ -1,0 +1,110 @@
+"""Deleting capsules for the pod handler, and waiting until they are gone.
+
+A deleted pod's capsule (then the pod, with grace 0 and its UID as
+precondition), the capsule of a pod that left the API without us, and
+orphans that reconcile found. Every call comes from the handler, so
+through the queue key of the pod concerned.
+"""
+
+from oslo_log import log as logging
+
+from zun_vk.kube import pods as pod_client
+from zun_vk.kube import timestamps
+from zun_vk.translate import kubelet_events
+from zun_vk.translate import pod_to_capsule as to_capsule
+from zun_vk.zun import client as zun_client
+
+LOG = logging.getLogger(__name__)
+
+DELETE_CHECK_INTERVAL = 1.0
+
+
+class CapsuleRemoval(object):
+    def __init__(self, state, pods, zun, events):
+        self.state = state
+        self.pods = pods
+        self.zun = zun
+        self.events = events
+        # pod UID -> when the delete of the pod's own capsule was asked
+        self.delete_requested = {}
+
+    def _record(self, pod, events):
+        for event in events:
+            self.events.record(pod, event.type, event.reason, event.message,
+                               field_path=event.field_path)
+
+    def _read(self, uid, capsule_id):
+        return self.state.fetch_capsule(
+            uid, lambda: self.zun.get_capsule(capsule_id))
+
+    # a deleted pod ---------------------------------------------------------
+
+    def delete_pod(self, pod, capsule):
+        """Delete the pod's capsule, then the pod once Zun says 404.
+
+        capsule is the pod's capsule as found, None when it has none.
+        Returns the delay after which to look again, or None when done.
+        """
+        uid = pod['metadata']['uid']
+        if capsule is not None and uid in self.delete_requested:
+            capsule = self._read(uid, capsule['uuid'])
+            if capsule is not None:
+                return DELETE_CHECK_INTERVAL
+        elif capsule is not None:
+            self._record(pod, kubelet_events.killing_events(
+                pod.get('status')))
+            if not self.delete_capsule(pod, capsule):
+                return DELETE_CHECK_INTERVAL
+        self.pods.delete_now(pod)
+        self.delete_requested.pop(uid, None)
+        self.state.set_capsule(uid, None)
+        LOG.info('Pod %s: capsule gone, pod deleted', pod_client.pod_key(pod))
+        return None
+
+    def delete_capsule(self, pod, capsule):
+        """Ask Zun to delete the pod's capsule; True if already gone."""
+        try:
+            gone = self.zun.delete_capsule(capsule['uuid'])
+        except zun_client.ZunError as exc:
+            self.events.record(pod, 'Warning', 'ProviderDeleteFailed',
+                               'Zun could not delete capsule %s: %s'
+                               % (capsule['uuid'], exc))
+            raise
+        self.delete_requested[pod['metadata']['uid']] = timestamps.utcnow()
+        LOG.info('Pod %s: deleting capsule %s', pod_client.pod_key(pod),
+                 capsule['uuid'])
+        return gone
+
+    # capsules without a pod -------------------------------------------------
+
+    def pod_gone(self, key, uid):
+        """The pod left the API without us: remove its capsule."""
+        already_deleting = self.delete_requested.pop(uid, None) is not None
+        capsule = self.state.capsule(uid)
+        if capsule is not None and not already_deleting:
+            LOG.info('Pod %s was removed; deleting its capsule %s', key,
+                     capsule['uuid'])
+            self.zun.delete_capsule(capsule['uuid'])
+            self.state.set_capsule(uid, None)
+
+    def delete_orphan(self, capsule_uuid):
+        capsule = self.state.take_orphan(capsule_uuid)
+        if capsule is None:
+            return
+        labels = capsule.get('labels') or {}
+        LOG.info('Deleting orphan capsule %s of pod %s/%s (uid %s)',
+                 capsule_uuid, labels.get(to_capsule.LABEL_NAMESPACE),
+                 labels.get(to_capsule.LABEL_POD_NAME),
+                 labels.get(to_capsule.LABEL_POD_UID))
+        self.zun.delete_capsule(capsule_uuid)
+
+    # duplicates ------------------------------------------------------------
+
+    def keep_oldest(self, pod, capsules):
+        """Delete all but the oldest of the pod's capsules; the oldest."""
+        mine = sorted(capsules, key=lambda c: c.get('created_at') or '')
+        for extra in mine[1:]:
+            LOG.warning('Pod %s: deleting duplicate capsule %s',
+                        pod_client.pod_key(pod), extra['uuid'])
+            self.zun.delete_capsule(extra['uuid'])
+        return mine[0] if mine else None
