@@ -11,6 +11,7 @@ request was sent later. A LIST that started before a GET thus never turns
 a terminated container back to running.
 """
 
+import datetime
 import time
 
 from zun_vk.translate import capsule_to_status as to_status
@@ -18,6 +19,7 @@ from zun_vk.translate import capsule_to_status as to_status
 # How long a removal (a 404, a capsule missing from a LIST) is remembered
 # against answers to requests sent before it; far longer than any LIST.
 REMOVAL_MEMORY_SECONDS = 600.0
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def last_change(capsule):
@@ -29,6 +31,12 @@ def last_change(capsule):
             stamps += [member.get('updated_at'), member.get('created_at')]
     parsed = [t for t in map(to_status.parse_time, stamps) if t is not None]
     return max(parsed) if parsed else None
+
+
+def age_order(capsule):
+    """Sort key: the oldest capsule first (undated last), then by uuid."""
+    created = to_status.parse_time(capsule.get('created_at'))
+    return (created is None, created or _EPOCH, capsule.get('uuid') or '')
 
 
 def is_newer(capsule, sent_at, current, current_sent_at):

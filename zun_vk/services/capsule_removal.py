@@ -1,8 +1,10 @@
 """Deleting capsules for the pod handler, and waiting until they are gone.
 
 A deleted pod's capsule (then the pod, with grace 0 and its UID as
-precondition), the capsule of a pod that left the API without us, and
-orphans that reconcile found. Every call comes from the handler, so
+precondition), the capsule of a pod that left the API without us,
+orphans that reconcile found, and the extra capsules of a pod that has
+several (a POST whose reply was lost: Zun created the capsule, zun-vk
+never heard and created another). Every call comes from the handler, so
 through the queue key of the pod concerned.
 """
 
@@ -10,6 +12,7 @@ from oslo_log import log as logging
 
 from zun_vk.kube import pods as pod_client
 from zun_vk.kube import timestamps
+from zun_vk.services import capsule_cache
 from zun_vk.translate import kubelet_events
 from zun_vk.translate import pod_to_capsule as to_capsule
 from zun_vk.zun import client as zun_client
@@ -17,6 +20,9 @@ from zun_vk.zun import client as zun_client
 LOG = logging.getLogger(__name__)
 
 DELETE_CHECK_INTERVAL = 1.0
+# A capsule whose delete was asked is not asked again for this long while
+# LISTs still show it (Zun deletes asynchronously).
+DELETE_MEMORY_SECONDS = 600.0
 
 
 class CapsuleRemoval(object):
@@ -27,11 +33,30 @@ class CapsuleRemoval(object):
         self.events = events
         # pod UID -> when the delete of the pod's own capsule was asked
         self.delete_requested = {}
+        # capsule uuid -> (capsule, state.now() when its delete was
+        # asked), for capsules deleted on behalf of another pod
+        self.deleting = {}
 
     def _record(self, pod, events):
         for event in events:
             self.events.record(pod, event.type, event.reason, event.message,
                                field_path=event.field_path)
+
+    def _asked(self, capsule_uuid):
+        """True while a delete of the capsule is remembered as asked."""
+        horizon = self.state.now() - DELETE_MEMORY_SECONDS
+        for uuid, (_capsule, asked) in list(self.deleting.items()):
+            if asked < horizon:
+                del self.deleting[uuid]
+        return capsule_uuid in self.deleting
+
+    def _ask_delete(self, capsule):
+        """Ask Zun to delete the capsule, remembered; True if gone."""
+        asked = self.state.now()
+        gone = self.zun.delete_capsule(capsule['uuid'])
+        if not gone:
+            self.deleting[capsule['uuid']] = (capsule, asked)
+        return gone
 
     def _read(self, uid, capsule_id):
         return self.state.fetch_capsule(
@@ -101,10 +126,25 @@ class CapsuleRemoval(object):
     # duplicates ------------------------------------------------------------
 
     def keep_oldest(self, pod, capsules):
-        """Delete all but the oldest of the pod's capsules; the oldest."""
-        mine = sorted(capsules, key=lambda c: c.get('created_at') or '')
-        for extra in mine[1:]:
-            LOG.warning('Pod %s: deleting duplicate capsule %s',
-                        pod_client.pod_key(pod), extra['uuid'])
-            self.zun.delete_capsule(extra['uuid'])
-        return mine[0] if mine else None
+        """Delete all but the oldest of the pod's capsules; the oldest.
+
+        Each deletion is logged and recorded as an Event on the pod.
+        """
+        if not capsules:
+            return None
+        keep, *extras = sorted(capsules, key=capsule_cache.age_order)
+        for extra in extras:
+            if self._asked(extra['uuid']):
+                continue
+            LOG.warning('Pod %s: capsule %s (created %s) duplicates its '
+                        'oldest capsule %s (created %s); deleting it',
+                        pod_client.pod_key(pod), extra['uuid'],
+                        extra.get('created_at'), keep['uuid'],
+                        keep.get('created_at'))
+            self._ask_delete(extra)
+            self.events.record(
+                pod, 'Warning', 'DuplicateCapsule',
+                'Deleted Zun capsule %s, a second capsule for this pod '
+                '(a create whose reply was lost); the pod keeps its '
+                'oldest capsule %s' % (extra['uuid'], keep['uuid']))
+        return keep

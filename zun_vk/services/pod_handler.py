@@ -89,6 +89,11 @@ class PodHandler(object):
             return self._pod_gone(key)
         uid = pod['metadata']['uid']
         capsule = self.state.capsule(uid)
+        duplicates = self.state.take_duplicates(uid)
+        if duplicates:
+            keep = self.removal.keep_oldest(pod, duplicates)
+            if capsule is None or capsule['uuid'] != keep['uuid']:
+                capsule = self._read_capsule(uid, keep['uuid'])
         if self.state.take_refresh(key) and capsule is not None:
             capsule = self._read_capsule(uid, capsule['uuid'])
         if pod['metadata'].get('deletionTimestamp'):

@@ -32,6 +32,7 @@ class NodeState(object):
         self.listed = False
         self.refresh = set()
         self.orphans = {}
+        self.duplicates = {}
         self.all_ours = []
 
     def configure(self, cluster_id, node_name):
@@ -119,12 +120,11 @@ class NodeState(object):
             if not self.ours(capsule):
                 continue
             uid = capsule['labels'][to_capsule.LABEL_POD_UID]
-            # Duplicates (a crash between POST and reply) keep the
-            # oldest; the handler removes the others.
-            if uid in fresh and (fresh[uid].get('created_at') or '') <= (
-                    capsule.get('created_at') or ''):
-                continue
-            fresh[uid] = capsule
+            # Duplicates (a POST whose reply was lost) keep the oldest;
+            # the handler removes the others.
+            if uid not in fresh or capsule_cache.age_order(
+                    capsule) < capsule_cache.age_order(fresh[uid]):
+                fresh[uid] = capsule
         with self.lock:
             changed = self.capsules.replace(fresh, listed_at)
             self.all_ours = [c for c in capsules if self.ours(c)]
@@ -178,19 +178,34 @@ class NodeState(object):
             return False
 
     def reconcile_plan(self, grace, now=None):
-        """(orphan capsules older than grace, every pod key)."""
+        """What reconcile queues, from the last LIST.
+
+        (orphan capsules older than grace, keys of the pods with more
+        than one capsule, every pod key). The handler takes each pod's
+        duplicates with take_duplicates().
+        """
         now = now or timestamps.utcnow()
         with self.lock:
             orphans = []
+            per_pod = {}
             for capsule in self.all_ours:
                 uid = capsule['labels'][to_capsule.LABEL_POD_UID]
                 if uid in self.uids:
+                    per_pod.setdefault(uid, []).append(capsule)
                     continue
                 created = to_status.parse_time(capsule.get('created_at'))
                 if created is None or now - created >= grace:
                     orphans.append(capsule)
                     self.orphans[capsule['uuid']] = capsule
-            return orphans, list(self.pods)
+            self.duplicates = {uid: capsules for uid, capsules in
+                               per_pod.items() if len(capsules) > 1}
+            duplicated = [self.uids[uid] for uid in self.duplicates]
+            return orphans, duplicated, list(self.pods)
+
+    def take_duplicates(self, uid):
+        """Every capsule of the pod when reconcile found several, else []."""
+        with self.lock:
+            return self.duplicates.pop(uid, [])
 
     def take_orphan(self, capsule_uuid):
         with self.lock:

@@ -243,13 +243,14 @@ class PodService(base.Worker):
         self.state.replace_capsules(capsules, listed_at)
         grace = datetime.timedelta(
             seconds=self.conf.sync.orphan_grace_period)
-        orphans, pod_keys = self.state.reconcile_plan(grace)
+        orphans, duplicated, pod_keys = self.state.reconcile_plan(grace)
         for capsule in orphans:
             self.queue.add(pod_handler.orphan_key(capsule))
         for key in pod_keys:
             self.queue.add(key)
-        LOG.debug('Reconcile: %d pods, %d orphan capsules queued',
-                  len(pod_keys), len(orphans))
+        LOG.debug('Reconcile: %d pods (%d with duplicate capsules), %d '
+                  'orphan capsules queued', len(pod_keys), len(duplicated),
+                  len(orphans))
 
     # notification hints ----------------------------------------------
 

@@ -148,7 +148,7 @@ def test_orphans_only_of_this_node_and_cluster_after_grace(env):
     ]
     env.state.replace_capsules(capsules)
     now = datetime.datetime(2026, 1, 1, 0, 10, tzinfo=datetime.timezone.utc)
-    orphans, _keys = env.state.reconcile_plan(
+    orphans, _duplicated, _keys = env.state.reconcile_plan(
         datetime.timedelta(seconds=120), now=now)
     assert [c['uuid'] for c in orphans] == ['orphan']
     env.zun.capsules['orphan'] = capsules[0]
