@@ -2,10 +2,12 @@
 
 A deleted pod's capsule (then the pod, with grace 0 and its UID as
 precondition), the capsule of a pod that left the API without us,
-orphans that reconcile found, and the extra capsules of a pod that has
+orphans that reconcile found, the extra capsules of a pod that has
 several (a POST whose reply was lost: Zun created the capsule, zun-vk
-never heard and created another). Every call comes from the handler, so
-through the queue key of the pod concerned.
+never heard and created another), and the capsule of an earlier pod of
+the same name (a StatefulSet's web-0 re-created, a force delete), which
+must be gone before the new pod's capsule is created. Every call comes
+from the handler, so through the queue key of the pod concerned.
 """
 
 from oslo_log import log as logging
@@ -42,13 +44,15 @@ class CapsuleRemoval(object):
             self.events.record(pod, event.type, event.reason, event.message,
                                field_path=event.field_path)
 
-    def _asked(self, capsule_uuid):
+    def _asked(self, capsule):
         """True while a delete of the capsule is remembered as asked."""
         horizon = self.state.now() - DELETE_MEMORY_SECONDS
         for uuid, (_capsule, asked) in list(self.deleting.items()):
             if asked < horizon:
                 del self.deleting[uuid]
-        return capsule_uuid in self.deleting
+        uid = (capsule.get('labels') or {}).get(to_capsule.LABEL_POD_UID)
+        return capsule['uuid'] in self.deleting or (
+            uid in self.delete_requested)
 
     def _ask_delete(self, capsule):
         """Ask Zun to delete the capsule, remembered; True if gone."""
@@ -109,7 +113,7 @@ class CapsuleRemoval(object):
         if capsule is not None and not already_deleting:
             LOG.info('Pod %s was removed; deleting its capsule %s', key,
                      capsule['uuid'])
-            self.zun.delete_capsule(capsule['uuid'])
+            self._ask_delete(capsule)
             self.state.set_capsule(uid, None)
 
     def delete_orphan(self, capsule_uuid):
@@ -134,7 +138,7 @@ class CapsuleRemoval(object):
             return None
         keep, *extras = sorted(capsules, key=capsule_cache.age_order)
         for extra in extras:
-            if self._asked(extra['uuid']):
+            if self._asked(extra):
                 continue
             LOG.warning('Pod %s: capsule %s (created %s) duplicates its '
                         'oldest capsule %s (created %s); deleting it',
@@ -148,3 +152,39 @@ class CapsuleRemoval(object):
                 '(a create whose reply was lost); the pod keeps its '
                 'oldest capsule %s' % (extra['uuid'], keep['uuid']))
         return keep
+
+    # an earlier pod of the same name ---------------------------------------
+
+    def remove_predecessors(self, pod):
+        """Delete the capsules of earlier pods of the pod's name.
+
+        Returns the delay after which to look again while one is still
+        in Zun, or None once none is left.
+        """
+        remembered = [capsule for capsule, _asked in self.deleting.values()]
+        waiting = False
+        for capsule in self.state.predecessors(pod, remembered):
+            sent = self.state.now()
+            if self._asked(capsule):
+                gone = self.zun.get_capsule(capsule['uuid']) is None
+            else:
+                gone = self._delete_predecessor(pod, capsule)
+            if gone:
+                self.deleting.pop(capsule['uuid'], None)
+                self.state.capsule_gone(capsule, sent)
+            waiting = waiting or not gone
+        return DELETE_CHECK_INTERVAL if waiting else None
+
+    def _delete_predecessor(self, pod, capsule):
+        old_uid = capsule['labels'].get(to_capsule.LABEL_POD_UID)
+        LOG.info('Pod %s: deleting capsule %s of the earlier pod of that '
+                 'name (uid %s) before creating its own',
+                 pod_client.pod_key(pod), capsule['uuid'], old_uid)
+        if self._ask_delete(capsule):
+            return True
+        self.events.record(
+            pod, 'Normal', 'WaitingForPreviousCapsule',
+            'Waiting for Zun to delete capsule %s of the previous pod of '
+            'this name (uid %s) before creating this pod\'s capsule'
+            % (capsule['uuid'], old_uid))
+        return False

@@ -158,6 +158,38 @@ class NodeState(object):
         sent = self.now()
         return self.set_capsule(uid, read(), sent)
 
+    def predecessors(self, pod, remembered=()):
+        """Our capsules of earlier pods with the pod's namespace and name.
+
+        Looked for in the cache, the last LIST and the capsules given
+        (deletes the handler asked for): labelled with the pod's
+        namespace and name but another pod UID.
+        """
+        meta = pod['metadata']
+        with self.lock:
+            candidates = ([c for _uid, c in self.capsules.items()] +
+                          self.all_ours + list(remembered))
+        found = {}
+        for capsule in candidates:
+            labels = capsule.get('labels') or {}
+            if (self.ours(capsule) and
+                    labels.get(to_capsule.LABEL_NAMESPACE) ==
+                    meta['namespace'] and
+                    labels.get(to_capsule.LABEL_POD_NAME) == meta['name'] and
+                    labels.get(to_capsule.LABEL_POD_UID) != meta['uid']):
+                found.setdefault(capsule['uuid'], capsule)
+        return list(found.values())
+
+    def capsule_gone(self, capsule, sent_at):
+        """Zun answered 404 for the capsule to a request sent at sent_at."""
+        uid = capsule['labels'][to_capsule.LABEL_POD_UID]
+        with self.lock:
+            cached = self.capsules.get(uid)
+            if cached is not None and cached['uuid'] == capsule['uuid']:
+                self.capsules.put(uid, None, sent_at)
+            self.all_ours = [c for c in self.all_ours
+                             if c['uuid'] != capsule['uuid']]
+
     def hint(self, hint):
         with self.lock:
             key = self.uids.get(hint.get('pod_uid'))

@@ -24,6 +24,8 @@ def env():
     cluster = fakes.FakeCluster()
     handler = pod_handler.PodHandler(fakes.conf(), state, pods, zun, events,
                                      cluster=cluster)
+    # The status poll has listed the (no) capsules of the project.
+    state.replace_capsules([])
     return types.SimpleNamespace(state=state, zun=zun, pods=pods,
                                  events=events, handler=handler,
                                  cluster=cluster)
