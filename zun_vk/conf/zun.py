@@ -9,6 +9,12 @@ zun_group = cfg.OptGroup(
          'username, ...).')
 
 DEFAULT_SERVICE_TYPE = 'container'
+DEFAULT_TIMEOUT = 60.0
+TIMEOUT_HELP = ('Seconds zun-vk waits on each Zun and Keystone request, '
+                'to connect and then for each read of the answer, before '
+                'it gives the request up and retries later. It keeps a '
+                'connection left half-open from blocking a pod worker; '
+                'unset, a request may wait forever.')
 
 zun_opts = [
     cfg.StrOpt('api_version',
@@ -43,6 +49,7 @@ def register_opts(conf):
                      group=zun_group.name)
     conf.set_default('valid_interfaces', ['internal', 'public'],
                      group=zun_group.name)
+    conf.set_default('timeout', DEFAULT_TIMEOUT, group=zun_group.name)
 
 
 def _keystoneauth_opts():
@@ -60,6 +67,9 @@ def _keystoneauth_opts():
             opt.default = DEFAULT_SERVICE_TYPE
         elif opt.dest == 'valid_interfaces':
             opt.default = ['internal', 'public']
+        elif opt.dest == 'timeout':
+            opt.default = DEFAULT_TIMEOUT
+            opt.help = TIMEOUT_HELP
     return sorted(unique.values(), key=lambda o: o.dest)
 
 
