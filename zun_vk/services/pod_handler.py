@@ -68,10 +68,14 @@ def pod_started(pod):
 
 
 class PodHandler(object):
-    def __init__(self, conf, state, pods, zun, events, cluster=None):
+    def __init__(self, conf, state, pods, zun, events, cluster=None,
+                 cluster_id=None):
         self.conf = conf
+        # kube/cluster_identity.py: [DEFAULT]cluster_id or kube-system's
+        # UID.
+        self.cluster_id = cluster_id or conf.cluster_id
         self.state = state
-        self.state.configure(conf.cluster_id, conf.node_name)
+        self.state.configure(self.cluster_id, conf.node_name)
         self.pods = pods
         self.zun = zun
         self.events = events
@@ -203,7 +207,7 @@ class PodHandler(object):
         try:
             resolved = self._resolve_env(pod)
             request = to_capsule.pod_to_capsule(
-                pod, cluster_id=self.conf.cluster_id,
+                pod, cluster_id=self.cluster_id,
                 node_name=self.conf.node_name, resolved_env=resolved,
                 defaults=self._defaults())
         except translate_errors.UnsupportedPod as exc:
