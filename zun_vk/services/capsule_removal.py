@@ -145,7 +145,18 @@ class CapsuleRemoval(object):
                         pod_client.pod_key(pod), extra['uuid'],
                         extra.get('created_at'), keep['uuid'],
                         keep.get('created_at'))
-            self._ask_delete(extra)
+            failure = None
+            try:
+                self._ask_delete(extra)
+            except zun_client.ZunError as exc:
+                failure = exc
+            if failure is not None:
+                # Zun may refuse while the capsule is still being
+                # created; the next reconcile finds it again.
+                LOG.warning('Pod %s: duplicate capsule %s not deleted '
+                            'yet: %s', pod_client.pod_key(pod),
+                            extra['uuid'], failure)
+                continue
             self.events.record(
                 pod, 'Warning', 'DuplicateCapsule',
                 'Deleted Zun capsule %s, a second capsule for this pod '

@@ -11,6 +11,7 @@ from zun_vk.services import pod_state
 from zun_vk.services import pods as pod_service
 from zun_vk.tests.unit import pod_fakes as fakes
 from zun_vk import workqueue
+from zun_vk.zun import client as zun_client
 
 
 @pytest.fixture
@@ -118,3 +119,26 @@ def test_capsules_of_other_pods_are_not_duplicates(env):
     env.handler.sync(one)
     env.handler.sync(two)
     assert env.zun.deleted == []
+
+
+def test_a_duplicate_zun_refuses_to_delete_is_tried_at_the_next_reconcile(
+        env):
+    key = env.state.observe('ADDED', fakes.make_pod())
+    env.handler.sync(key)
+    first = env.zun.created[0]
+    second = a_second_capsule_like(env, first)
+    delete = env.zun.delete_capsule
+
+    def refuse(uuid):
+        raise zun_client.ZunError('Deleting capsule %s failed: HTTP 409: '
+                                  'still Creating' % uuid, status=409)
+    env.zun.delete_capsule = refuse
+    env.service._reconcile()
+    # The pod is still looked after meanwhile.
+    assert env.handler.sync(key) is None
+    assert second in env.zun.capsules
+    assert 'DuplicateCapsule' not in [e[1] for e in env.events.recorded]
+    env.zun.delete_capsule = delete
+    env.service._reconcile()
+    env.handler.sync(key)
+    assert list(env.zun.capsules) == [first]
