@@ -31,9 +31,6 @@ LOG = logging.getLogger(__name__)
 ORPHAN_PREFIX = 'capsule:'
 TERMINAL_PHASES = ('Succeeded', 'Failed')
 MISSING_REFERENCE_RETRY = 10.0
-# Before the first LIST of the project's capsules, no capsule is created:
-# an earlier pod of the same name may still have one.
-FIRST_LIST_WAIT = 1.0
 # A deadline wake-up is queued this long after the deadline, so that the
 # pod is past it when it is looked at again.
 DEADLINE_MARGIN = 0.5
@@ -120,7 +117,9 @@ class PodHandler(object):
             if pod_started(pod):
                 return self._lost(pod)
             if not self.state.capsules_listed():
-                return FIRST_LIST_WAIT
+                # An earlier pod of the same name may have a capsule that
+                # only a LIST shows; the first one queues every pod.
+                return None
             return self.removal.remove_predecessors(pod) or self._create(
                 pod)
         return self._deadline_wakeup(self._write_status(pod, capsule))

@@ -111,7 +111,9 @@ class NodeState(object):
     def replace_capsules(self, capsules, listed_at=None):
         """Take a LIST sent at listed_at (default: now).
 
-        Keeps our capsules; returns the pod keys whose capsule changed.
+        Keeps our capsules; returns the pod keys whose capsule changed,
+        every pod key after the first LIST (no capsule is created
+        before it: see capsules_listed).
         """
         if listed_at is None:
             listed_at = self.now()
@@ -128,7 +130,9 @@ class NodeState(object):
         with self.lock:
             changed = self.capsules.replace(fresh, listed_at)
             self.all_ours = [c for c in capsules if self.ours(c)]
-            self.listed = True
+            first, self.listed = not self.listed, True
+            if first:
+                return set(self.pods)
             return {self.uids[uid] for uid in changed if uid in self.uids}
 
     def capsules_listed(self):

@@ -75,6 +75,7 @@ def test_a_later_change_in_zun_wins_over_a_later_request(state):
 
 
 def test_a_list_sent_before_a_create_keeps_the_new_capsule(state):
+    state.replace_capsules([])
     state.observe('ADDED', fakes.make_pod(uid=UID))
     listed_at = state.now()
     state.set_capsule(UID, RUNNING, state.now())

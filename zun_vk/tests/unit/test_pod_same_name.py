@@ -97,10 +97,11 @@ def test_no_capsule_is_created_before_the_first_capsule_list():
     before.handler.sync(before.state.observe('ADDED', web_0(OLD_UID, 1)))
     env = new_env(zun=before.zun, listed=False)
     key = env.state.observe('ADDED', web_0(NEW_UID, 5))
-    assert env.handler.sync(key) == pod_handler.FIRST_LIST_WAIT
+    assert env.handler.sync(key) is None
     assert env.zun.deleted == []
     assert pod_uids_of_created(env.zun) == [OLD_UID]
-    env.state.replace_capsules(env.zun.list_capsules())
+    # The first list queues every pod again.
+    assert env.state.replace_capsules(env.zun.list_capsules()) == {key}
     assert env.handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
     assert env.zun.deleted == [before.zun.created[0]]
 
