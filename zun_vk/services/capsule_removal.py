@@ -110,11 +110,17 @@ class CapsuleRemoval(object):
         """The pod left the API without us: remove its capsule."""
         already_deleting = self.delete_requested.pop(uid, None) is not None
         capsule = self.state.capsule(uid)
-        if capsule is not None and not already_deleting:
+        if capsule is None:
+            return
+        if already_deleting:
+            # Remembered, so that a pod of the same name waits for it.
+            self.deleting.setdefault(capsule['uuid'],
+                                     (capsule, self.state.now()))
+        else:
             LOG.info('Pod %s was removed; deleting its capsule %s', key,
                      capsule['uuid'])
             self._ask_delete(capsule)
-            self.state.set_capsule(uid, None)
+        self.state.set_capsule(uid, None)
 
     def delete_orphan(self, capsule_uuid):
         capsule = self.state.take_orphan(capsule_uuid)
@@ -182,6 +188,8 @@ class CapsuleRemoval(object):
                 gone = self._delete_predecessor(pod, capsule)
             if gone:
                 self.deleting.pop(capsule['uuid'], None)
+                self.delete_requested.pop(
+                    capsule['labels'].get(to_capsule.LABEL_POD_UID), None)
                 self.state.capsule_gone(capsule, sent)
             waiting = waiting or not gone
         return DELETE_CHECK_INTERVAL if waiting else None

@@ -139,3 +139,26 @@ def test_other_names_nodes_and_clusters_are_left_alone(env):
     env.handler.sync(env.state.observe('ADDED', web_0(NEW_UID, 5)))
     assert env.zun.deleted == []
     assert pod_uids_of_created(env.zun) == [NEW_UID]
+
+
+def test_a_pod_deleted_then_forced_out_is_replaced_after_one_delete(env):
+    key = env.state.observe('ADDED', web_0(OLD_UID, 1))
+    env.handler.sync(key)
+    old = env.zun.created[0]
+    # Deleted: zun-vk asks Zun to delete the capsule and waits ...
+    env.state.observe('MODIFIED', fakes.make_pod(
+        'web-0', uid=OLD_UID, resourceVersion='3',
+        deletionTimestamp='2026-01-01T00:00:00Z'))
+    assert env.handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
+    # ... when a force delete removes the pod and web-0 comes back.
+    env.state.observe('DELETED', web_0(OLD_UID, 4))
+    assert env.handler.sync(key) is None
+    env.state.observe('ADDED', web_0(NEW_UID, 5))
+    assert env.handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
+    assert env.zun.deleted == [old]
+    assert pod_uids_of_created(env.zun) == [OLD_UID]
+    env.zun.finish_deleting()
+    env.handler.sync(key)
+    assert env.zun.deleted == [old]
+    assert pod_uids_of_created(env.zun) == [OLD_UID, NEW_UID]
+    assert env.handler.removal.delete_requested == {}
