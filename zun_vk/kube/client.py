@@ -50,11 +50,10 @@ def throttle(rest_client, bucket):
     rest_client.request = throttled
 
 
-def new_api_client(conf, bucket=None):
+def new_api_client(conf):
     """An ApiClient for [kubernetes]; raises on an unusable kubeconfig.
 
-    Its requests are throttled by bucket, by default a TokenBucket of
-    [kubernetes]qps and burst.
+    Its requests are throttled to [kubernetes]qps and burst.
     """
     configuration = k8s_client.Configuration()
     if conf.kubernetes.kubeconfig:
@@ -72,8 +71,8 @@ def new_api_client(conf, bucket=None):
     configuration.connection_pool_maxsize = max(
         8, conf.sync.pod_workers + 4)
     api_client = k8s_client.ApiClient(configuration)
-    throttle(api_client.rest_client, bucket or TokenBucket(
-        conf.kubernetes.qps, conf.kubernetes.burst))
+    throttle(api_client.rest_client, TokenBucket(conf.kubernetes.qps,
+                                                 conf.kubernetes.burst))
     api_client.user_agent = 'zun-vk/%s' % conf.node_name
     return api_client
 
