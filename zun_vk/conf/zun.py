@@ -40,8 +40,13 @@ zun_opts = [
 
 
 def register_opts(conf):
-    conf.register_group(zun_group)
-    conf.register_opts(zun_opts, group=zun_group)
+    # keystoneauth registers the auth plugin's options into the group when
+    # it loads the plugin. oslo.config copies a registered OptGroup
+    # shallowly, sharing its options with the module's zun_group: a group
+    # of this conf's own keeps them out of every other ConfigOpts.
+    conf.register_group(cfg.OptGroup(zun_group.name, title=zun_group.title,
+                                     help=zun_group.help))
+    conf.register_opts(zun_opts, group=zun_group.name)
     ks_loading.register_session_conf_options(conf, zun_group.name)
     ks_loading.register_auth_conf_options(conf, zun_group.name)
     ks_loading.register_adapter_conf_options(conf, zun_group.name)
