@@ -65,7 +65,8 @@ def main(argv=None):
     from zun_vk.services import pods
 
     LOG.info('zun-vk %s serving node %s of cluster %s',
-             version.version_string(), CONF.node_name, CONF.cluster_id)
+             version.version_string(), CONF.node_name,
+             CONF.cluster_id or '(the UID of its kube-system namespace)')
     # Each service runs in its own process; the notification listener
     # hands capsule hints to the pod service through this queue, created
     # before the workers fork.

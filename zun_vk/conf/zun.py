@@ -9,6 +9,12 @@ zun_group = cfg.OptGroup(
          'username, ...).')
 
 DEFAULT_SERVICE_TYPE = 'container'
+DEFAULT_TIMEOUT = 60.0
+TIMEOUT_HELP = ('Seconds zun-vk waits on each Zun and Keystone request, '
+                'to connect and then for each read of the answer, before '
+                'it gives the request up and retries later. It keeps a '
+                'connection left half-open from blocking a pod worker; '
+                'unset, a request may wait forever.')
 
 zun_opts = [
     cfg.StrOpt('api_version',
@@ -34,8 +40,13 @@ zun_opts = [
 
 
 def register_opts(conf):
-    conf.register_group(zun_group)
-    conf.register_opts(zun_opts, group=zun_group)
+    # keystoneauth registers the auth plugin's options into the group when
+    # it loads the plugin. oslo.config copies a registered OptGroup
+    # shallowly, sharing its options with the module's zun_group: a group
+    # of this conf's own keeps them out of every other ConfigOpts.
+    conf.register_group(cfg.OptGroup(zun_group.name, title=zun_group.title,
+                                     help=zun_group.help))
+    conf.register_opts(zun_opts, group=zun_group.name)
     ks_loading.register_session_conf_options(conf, zun_group.name)
     ks_loading.register_auth_conf_options(conf, zun_group.name)
     ks_loading.register_adapter_conf_options(conf, zun_group.name)
@@ -43,6 +54,7 @@ def register_opts(conf):
                      group=zun_group.name)
     conf.set_default('valid_interfaces', ['internal', 'public'],
                      group=zun_group.name)
+    conf.set_default('timeout', DEFAULT_TIMEOUT, group=zun_group.name)
 
 
 def _keystoneauth_opts():
@@ -60,6 +72,9 @@ def _keystoneauth_opts():
             opt.default = DEFAULT_SERVICE_TYPE
         elif opt.dest == 'valid_interfaces':
             opt.default = ['internal', 'public']
+        elif opt.dest == 'timeout':
+            opt.default = DEFAULT_TIMEOUT
+            opt.help = TIMEOUT_HELP
     return sorted(unique.values(), key=lambda o: o.dest)
 
 

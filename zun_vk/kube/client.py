@@ -34,17 +34,27 @@ class TokenBucket(object):
             self._sleep(wait)
 
 
-class _ThrottledApiClient(k8s_client.ApiClient):
-    bucket = None
+def throttle(rest_client, bucket):
+    """Make every request of the client wait for a token of bucket.
 
-    def request(self, *args, **kwargs):
-        if self.bucket is not None:
-            self.bucket.acquire()
-        return super().request(*args, **kwargs)
+    Every API call, watches included, ends in RESTClientObject.request
+    (ApiClient.request and call_api differ between client versions, and
+    some versions never call the former); its GET, POST, ... helpers call
+    it through the instance, so the wrapper set here sees them too.
+    """
+    request = rest_client.request
+
+    def throttled(*args, **kwargs):
+        bucket.acquire()
+        return request(*args, **kwargs)
+    rest_client.request = throttled
 
 
 def new_api_client(conf):
-    """An ApiClient for [kubernetes]; raises on an unusable kubeconfig."""
+    """An ApiClient for [kubernetes]; raises on an unusable kubeconfig.
+
+    Its requests are throttled to [kubernetes]qps and burst.
+    """
     configuration = k8s_client.Configuration()
     if conf.kubernetes.kubeconfig:
         k8s_config.load_kube_config(
@@ -60,9 +70,9 @@ def new_api_client(conf):
     # Enough connections for the pod workers plus the watch.
     configuration.connection_pool_maxsize = max(
         8, conf.sync.pod_workers + 4)
-    api_client = _ThrottledApiClient(configuration)
-    api_client.bucket = TokenBucket(conf.kubernetes.qps,
-                                    conf.kubernetes.burst)
+    api_client = k8s_client.ApiClient(configuration)
+    throttle(api_client.rest_client, TokenBucket(conf.kubernetes.qps,
+                                                 conf.kubernetes.burst))
     api_client.user_agent = 'zun-vk/%s' % conf.node_name
     return api_client
 

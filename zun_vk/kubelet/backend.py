@@ -75,10 +75,11 @@ def _member(pod, capsule, name):
 
 
 class Backend(object):
-    def __init__(self, conf, pods, zun, agents, clock=None):
+    def __init__(self, conf, pods, zun, agents, clock=None,
+                 cluster_id=None):
         self.conf = conf
         self.node_name = conf.node_name
-        self.cluster_id = conf.cluster_id
+        self.cluster_id = cluster_id or conf.cluster_id
         self.pods_api = pods
         self.zun = zun
         self.agents = agents

@@ -10,6 +10,9 @@ from oslo_service import service  # noqa: I100 - backend chosen in __init__
 LOG = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 1.0
+# A thread that died of an unexpected exception runs again after a delay
+# growing from the first to the second number of seconds.
+RESTART_BACKOFF = (1, 30)
 
 
 class Backoff(object):
@@ -53,12 +56,26 @@ class Worker(service.ServiceBase):
         return not self._stop.wait(seconds)
 
     def spawn(self, name, target, *args):
+        """Run target(*args) on a thread until it returns or we stop.
+
+        A target that raises is logged with its traceback and run again
+        after a back-off: a worker whose loop died would look alive and
+        do nothing.
+        """
         def run():
-            try:
-                target(*args)
-            except Exception:  # noqa: B902 - a dying thread must be seen
-                if not self.stopping:
-                    LOG.exception('%s thread %s failed', self.name, name)
+            backoff = Backoff(*RESTART_BACKOFF)
+            while not self.stopping:
+                try:
+                    target(*args)
+                    return
+                except Exception:  # noqa: B902 - a dying thread must be seen
+                    if self.stopping:
+                        return
+                    delay = backoff.failed()
+                    LOG.exception('%s thread %s failed; starting it again '
+                                  'in %d s', self.name, name, delay)
+                if not self.sleep(delay):
+                    return
         thread = threading.Thread(target=run, name='%s-%s' % (self.name,
                                                               name),
                                   daemon=True)

@@ -12,6 +12,7 @@ from oslo_log import log as logging
 
 from zun_vk.hostlink import client as agent_client
 from zun_vk.kube import client as kube_client
+from zun_vk.kube import cluster_identity
 from zun_vk.kube import pods as pod_client
 from zun_vk.kubelet import auth
 from zun_vk.kubelet import backend as kubelet_backend
@@ -35,12 +36,14 @@ class KubeletService(base.Worker):
     def _build(self):
         conf = self.conf
         self.kube = kube_client.KubeAPI(conf)
+        cluster_id = cluster_identity.cluster_id(self.kube, conf.cluster_id)
         app = kubelet_server.App(
             auth.Authenticator(self.kube.api_client, conf),
             auth.Authorizer(self.kube.api_client, conf),
             kubelet_backend.Backend(
                 conf, pod_client.PodClient(self.kube, conf.node_name),
-                zun_client.ZunAPI(conf), agent_client.AgentClient(conf)),
+                zun_client.ZunAPI(conf), agent_client.AgentClient(conf),
+                cluster_id=cluster_id),
             stream_creation_timeout=conf.kubelet.stream_creation_timeout,
             stream_idle_timeout=conf.kubelet.stream_idle_timeout)
         address = conf.kubelet.bind_address or conf.node.internal_ip

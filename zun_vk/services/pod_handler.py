@@ -15,6 +15,7 @@ from oslo_log import log as logging
 from zun_vk.kube import cluster_view
 from zun_vk.kube import pods as pod_client
 from zun_vk.kube import timestamps
+from zun_vk.services import capsule_removal
 from zun_vk.translate import active_deadline
 from zun_vk.translate import capsule_to_status as to_status
 from zun_vk.translate import errors as translate_errors
@@ -29,7 +30,6 @@ LOG = logging.getLogger(__name__)
 
 ORPHAN_PREFIX = 'capsule:'
 TERMINAL_PHASES = ('Succeeded', 'Failed')
-DELETE_CHECK_INTERVAL = 1.0
 MISSING_REFERENCE_RETRY = 10.0
 # A deadline wake-up is queued this long after the deadline, so that the
 # pod is past it when it is looked at again.
@@ -65,16 +65,21 @@ def pod_started(pod):
 
 
 class PodHandler(object):
-    def __init__(self, conf, state, pods, zun, events, cluster=None):
+    def __init__(self, conf, state, pods, zun, events, cluster=None,
+                 cluster_id=None):
         self.conf = conf
+        # kube/cluster_identity.py: [DEFAULT]cluster_id or kube-system's
+        # UID.
+        self.cluster_id = cluster_id or conf.cluster_id
         self.state = state
-        self.state.configure(conf.cluster_id, conf.node_name)
+        self.state.configure(self.cluster_id, conf.node_name)
         self.pods = pods
         self.zun = zun
         self.events = events
         # cluster_view.ClusterView: Services and the Node's allocatable.
         self.cluster = cluster
-        self.delete_requested = {}
+        self.removal = capsule_removal.CapsuleRemoval(state, pods, zun,
+                                                      events)
         # pod UID -> (deadline, time after which no wake-up is pending)
         self.deadline_wakeups = {}
 
@@ -82,17 +87,22 @@ class PodHandler(object):
 
     def sync(self, key):
         if key.startswith(ORPHAN_PREFIX):
-            return self._delete_orphan(key[len(ORPHAN_PREFIX):])
+            return self.removal.delete_orphan(key[len(ORPHAN_PREFIX):])
         pod = self.state.pod(key)
         if pod is None:
             return self._pod_gone(key)
         uid = pod['metadata']['uid']
         capsule = self.state.capsule(uid)
+        duplicates = self.state.take_duplicates(uid)
+        if duplicates:
+            keep = self.removal.keep_oldest(pod, duplicates)
+            if capsule is None or capsule['uuid'] != keep['uuid']:
+                capsule = self._read_capsule(uid, keep['uuid'])
         if self.state.take_refresh(key) and capsule is not None:
-            capsule = self.zun.get_capsule(capsule['uuid'])
-            self.state.set_capsule(uid, capsule)
+            capsule = self._read_capsule(uid, capsule['uuid'])
         if pod['metadata'].get('deletionTimestamp'):
-            return self._delete(pod, capsule)
+            return self.removal.delete_pod(
+                pod, capsule or self._find_capsule(pod))
         phase = (pod.get('status') or {}).get('phase')
         if active_deadline.is_deadline_failure(pod):
             return self._stop_for_deadline(pod, capsule)
@@ -106,41 +116,43 @@ class PodHandler(object):
                 return None
             if pod_started(pod):
                 return self._lost(pod)
-            return self._create(pod)
+            if not self.state.capsules_listed():
+                # An earlier pod of the same name may have a capsule that
+                # only a LIST shows; the first one queues every pod.
+                return None
+            return self.removal.remove_predecessors(pod) or self._create(
+                pod)
         return self._deadline_wakeup(self._write_status(pod, capsule))
 
     # create --------------------------------------------------------------
+
+    def _read_capsule(self, uid, capsule_id):
+        """GET the capsule into the cache; the newest capsule known."""
+        return self.state.fetch_capsule(
+            uid, lambda: self.zun.get_capsule(capsule_id))
 
     def _find_capsule(self, pod):
         """The pod's capsule looked up by its deterministic name."""
         meta = pod['metadata']
         name = to_capsule.capsule_name(meta['namespace'], meta['name'],
                                        meta['uid'])
+        sent = self.state.now()
         try:
             capsule = self.zun.get_capsule(name)
         except zun_client.ZunError as exc:
             if exc.status != 409:
                 raise
             # Zun holds several capsules of that name: keep the oldest.
-            capsule = self._dedupe(pod, name)
+            capsule = self.removal.keep_oldest(pod, [
+                c for c in self.zun.list_capsules()
+                if c.get('name') == name and self.state.ours(c) and
+                (c.get('labels') or {}).get(
+                    to_capsule.LABEL_POD_UID) == meta['uid']])
         if capsule is not None:
             labels = capsule.get('labels') or {}
             if labels.get(to_capsule.LABEL_POD_UID) != meta['uid']:
                 return None
-            self.state.set_capsule(meta['uid'], capsule)
-        return capsule
-
-    def _dedupe(self, pod, name):
-        uid = pod['metadata']['uid']
-        mine = [c for c in self.zun.list_capsules()
-                if c.get('name') == name and self.state.ours(c) and
-                (c.get('labels') or {}).get(to_capsule.LABEL_POD_UID) == uid]
-        mine.sort(key=lambda c: c.get('created_at') or '')
-        for extra in mine[1:]:
-            LOG.warning('Pod %s: deleting duplicate capsule %s',
-                        pod_client.pod_key(pod), extra['uuid'])
-            self.zun.delete_capsule(extra['uuid'])
-        return mine[0] if mine else None
+        return self.state.set_capsule(meta['uid'], capsule, sent)
 
     def _resolve_env(self, pod):
         namespace = pod['metadata']['namespace']
@@ -194,7 +206,7 @@ class PodHandler(object):
         try:
             resolved = self._resolve_env(pod)
             request = to_capsule.pod_to_capsule(
-                pod, cluster_id=self.conf.cluster_id,
+                pod, cluster_id=self.cluster_id,
                 node_name=self.conf.node_name, resolved_env=resolved,
                 defaults=self._defaults())
         except translate_errors.UnsupportedPod as exc:
@@ -218,6 +230,7 @@ class PodHandler(object):
         for warning in request.warnings:
             self.events.record(pod, 'Warning', 'IgnoredPodField', warning)
         failure = None
+        sent = self.state.now()
         try:
             capsule = self.zun.create_capsule(request.template)
         except zun_client.ZunError as exc:
@@ -229,7 +242,8 @@ class PodHandler(object):
             self._patch_status(pod, to_status.pending_status(
                 pod, 'ProviderCreateFailed', message, now=now))
             raise failure
-        self.state.set_capsule(pod['metadata']['uid'], capsule)
+        capsule = self.state.set_capsule(pod['metadata']['uid'], capsule,
+                                         sent) or capsule
         LOG.info('Pod %s: created capsule %s (%s)', key,
                  capsule.get('name'), capsule.get('uuid'))
         self.events.record(pod, 'Normal', 'CapsuleCreated',
@@ -290,43 +304,6 @@ class PodHandler(object):
         self.events.record(pod, 'Warning', 'CapsuleLost', message)
         return None
 
-    # delete --------------------------------------------------------------
-
-    def _delete(self, pod, capsule):
-        key = pod_client.pod_key(pod)
-        uid = pod['metadata']['uid']
-        if capsule is None:
-            capsule = self._find_capsule(pod)
-        if capsule is not None and uid in self.delete_requested:
-            capsule = self.zun.get_capsule(capsule['uuid'])
-            self.state.set_capsule(uid, capsule)
-        if capsule is None:
-            self.pods.delete_now(pod)
-            self.delete_requested.pop(uid, None)
-            self.state.set_capsule(uid, None)
-            LOG.info('Pod %s: capsule gone, pod deleted', key)
-            return None
-        if uid not in self.delete_requested:
-            self._record(pod, kubelet_events.killing_events(
-                pod.get('status')))
-            if self._delete_capsule(pod, capsule):
-                return self._delete(pod, None)
-        return DELETE_CHECK_INTERVAL
-
-    def _delete_capsule(self, pod, capsule):
-        """Ask Zun to delete the pod's capsule; True if already gone."""
-        try:
-            gone = self.zun.delete_capsule(capsule['uuid'])
-        except zun_client.ZunError as exc:
-            self.events.record(pod, 'Warning', 'ProviderDeleteFailed',
-                               'Zun could not delete capsule %s: %s'
-                               % (capsule['uuid'], exc))
-            raise
-        self.delete_requested[pod['metadata']['uid']] = timestamps.utcnow()
-        LOG.info('Pod %s: deleting capsule %s', pod_client.pod_key(pod),
-                 capsule['uuid'])
-        return gone
-
     # activeDeadlineSeconds -----------------------------------------------
 
     def _deadline_exceeded(self, pod, capsule):
@@ -344,14 +321,15 @@ class PodHandler(object):
     def _stop_for_deadline(self, pod, capsule):
         """Delete the capsule of a pod failed for its deadline, once."""
         uid = pod['metadata']['uid']
-        if uid in self.delete_requested:
+        requested = self.removal.delete_requested
+        if uid in requested:
             return None
         if capsule is None:
             capsule = self._find_capsule(pod)
         if capsule is not None:
-            self._delete_capsule(pod, capsule)
+            self.removal.delete_capsule(pod, capsule)
         # Also when there was none: later looks need not ask Zun again.
-        self.delete_requested.setdefault(uid, timestamps.utcnow())
+        requested.setdefault(uid, timestamps.utcnow())
         return None
 
     def _deadline_wakeup(self, pod):
@@ -378,26 +356,7 @@ class PodHandler(object):
     def _pod_gone(self, key):
         """The pod left the API without us: remove its capsule."""
         uid = self.state.take_gone_uid(key)
-        if uid is None:
-            return None
-        self.deadline_wakeups.pop(uid, None)
-        already_deleting = self.delete_requested.pop(uid, None) is not None
-        capsule = self.state.capsule(uid)
-        if capsule is not None and not already_deleting:
-            LOG.info('Pod %s was removed; deleting its capsule %s', key,
-                     capsule['uuid'])
-            self.zun.delete_capsule(capsule['uuid'])
-            self.state.set_capsule(uid, None)
-        return None
-
-    def _delete_orphan(self, capsule_uuid):
-        capsule = self.state.take_orphan(capsule_uuid)
-        if capsule is None:
-            return None
-        labels = capsule.get('labels') or {}
-        LOG.info('Deleting orphan capsule %s of pod %s/%s (uid %s)',
-                 capsule_uuid, labels.get(to_capsule.LABEL_NAMESPACE),
-                 labels.get(to_capsule.LABEL_POD_NAME),
-                 labels.get(to_capsule.LABEL_POD_UID))
-        self.zun.delete_capsule(capsule_uuid)
+        if uid is not None:
+            self.deadline_wakeups.pop(uid, None)
+            self.removal.pod_gone(key, uid)
         return None

@@ -2,12 +2,16 @@
 
 NodeState holds the newest pods (from the watch) and capsules (from the
 poll, hints and the handler's own calls), shared by the worker threads.
+Every capsule comes with the time its request was sent (``now()`` before
+the call), so that an older answer never replaces a newer one.
 """
 
 import threading
+import time
 
 from zun_vk.kube import pods as pod_client
 from zun_vk.kube import timestamps
+from zun_vk.services import capsule_cache
 from zun_vk.translate import capsule_to_status as to_status
 from zun_vk.translate import pod_to_capsule as to_capsule
 
@@ -15,16 +19,20 @@ from zun_vk.translate import pod_to_capsule as to_capsule
 class NodeState(object):
     """Pods bound to the node and the capsules labelled for it."""
 
-    def __init__(self, cluster_id=None, node_name=None):
+    def __init__(self, cluster_id=None, node_name=None,
+                 clock=time.monotonic):
         self.lock = threading.Lock()
         self.cluster_id = cluster_id
         self.node_name = node_name
+        self.now = clock
         self.pods = {}
         self.uids = {}
         self.gone = {}
-        self.capsules = {}
+        self.capsules = capsule_cache.CapsuleCache(clock)
+        self.listed = False
         self.refresh = set()
         self.orphans = {}
+        self.duplicates = {}
         self.all_ours = []
 
     def configure(self, cluster_id, node_name):
@@ -100,40 +108,91 @@ class NodeState(object):
 
     # capsules ------------------------------------------------------------
 
-    def replace_capsules(self, capsules):
-        """Keep our capsules; return the pod keys whose capsule changed."""
-        changed = set()
-        with self.lock:
-            fresh = {}
-            for capsule in capsules:
-                if not self.ours(capsule):
-                    continue
-                uid = capsule['labels'][to_capsule.LABEL_POD_UID]
-                # Duplicates (a crash between POST and reply) keep the
-                # oldest; the handler removes the others.
-                if uid in fresh and (fresh[uid].get('created_at') or '') <= (
-                        capsule.get('created_at') or ''):
-                    continue
+    def replace_capsules(self, capsules, listed_at=None):
+        """Take a LIST sent at listed_at (default: now).
+
+        Keeps our capsules; returns the pod keys whose capsule changed,
+        every pod key after the first LIST (no capsule is created
+        before it: see capsules_listed).
+        """
+        if listed_at is None:
+            listed_at = self.now()
+        fresh = {}
+        for capsule in capsules:
+            if not self.ours(capsule):
+                continue
+            uid = capsule['labels'][to_capsule.LABEL_POD_UID]
+            # Duplicates (a POST whose reply was lost) keep the oldest;
+            # the handler removes the others.
+            if uid not in fresh or capsule_cache.age_order(
+                    capsule) < capsule_cache.age_order(fresh[uid]):
                 fresh[uid] = capsule
-            for uid in set(self.capsules) | set(fresh):
-                if self.capsules.get(uid) != fresh.get(uid):
-                    key = self.uids.get(uid)
-                    if key is not None:
-                        changed.add(key)
-            self.capsules = fresh
+        with self.lock:
+            changed = self.capsules.replace(fresh, listed_at)
             self.all_ours = [c for c in capsules if self.ours(c)]
-        return changed
+            first, self.listed = not self.listed, True
+            if first:
+                return set(self.pods)
+            return {self.uids[uid] for uid in changed if uid in self.uids}
+
+    def capsules_listed(self):
+        """True once a whole LIST of the project's capsules was taken."""
+        with self.lock:
+            return self.listed
 
     def capsule(self, uid):
         with self.lock:
             return self.capsules.get(uid)
 
-    def set_capsule(self, uid, capsule):
+    def set_capsule(self, uid, capsule, sent_at=None):
+        """Store a GET's or create's answer (None: no such capsule).
+
+        sent_at is when the request was sent (default: now). Returns the
+        capsule now known for uid: an answer older than what the cache
+        holds does not replace it.
+        """
         with self.lock:
-            if capsule is None:
-                self.capsules.pop(uid, None)
-            else:
-                self.capsules[uid] = capsule
+            return self.capsules.put(uid, capsule, sent_at)
+
+    def fetch_capsule(self, uid, read):
+        """Call read() (a Zun GET of uid's capsule) and store its answer.
+
+        Returns the capsule now known for uid, as set_capsule does.
+        """
+        sent = self.now()
+        return self.set_capsule(uid, read(), sent)
+
+    def predecessors(self, pod, remembered=()):
+        """Our capsules of earlier pods with the pod's namespace and name.
+
+        Looked for in the cache, the last LIST and the capsules given
+        (deletes the handler asked for): labelled with the pod's
+        namespace and name but another pod UID.
+        """
+        meta = pod['metadata']
+        with self.lock:
+            candidates = ([c for _uid, c in self.capsules.items()] +
+                          self.all_ours + list(remembered))
+        found = {}
+        for capsule in candidates:
+            labels = capsule.get('labels') or {}
+            if (self.ours(capsule) and
+                    labels.get(to_capsule.LABEL_NAMESPACE) ==
+                    meta['namespace'] and
+                    labels.get(to_capsule.LABEL_POD_NAME) == meta['name'] and
+                    labels.get(to_capsule.LABEL_POD_UID) != meta['uid']):
+                found.setdefault(capsule['uuid'], capsule)
+        return list(found.values())
+
+    def capsule_gone(self, capsule, sent_at):
+        """Zun answered 404 for the capsule to a request sent at sent_at."""
+        uid = capsule['labels'][to_capsule.LABEL_POD_UID]
+        with self.lock:
+            cached = self.capsules.get(uid)
+            if cached is not None and cached['uuid'] == capsule['uuid']:
+                self.capsules.put(uid, None, sent_at)
+            self.all_ours = [c for c in self.all_ours
+                             if c['uuid'] != capsule['uuid']]
 
     def hint(self, hint):
         with self.lock:
@@ -155,19 +214,34 @@ class NodeState(object):
             return False
 
     def reconcile_plan(self, grace, now=None):
-        """(orphan capsules older than grace, every pod key)."""
+        """What reconcile queues, from the last LIST.
+
+        (orphan capsules older than grace, keys of the pods with more
+        than one capsule, every pod key). The handler takes each pod's
+        duplicates with take_duplicates().
+        """
         now = now or timestamps.utcnow()
         with self.lock:
             orphans = []
+            per_pod = {}
             for capsule in self.all_ours:
                 uid = capsule['labels'][to_capsule.LABEL_POD_UID]
                 if uid in self.uids:
+                    per_pod.setdefault(uid, []).append(capsule)
                     continue
                 created = to_status.parse_time(capsule.get('created_at'))
                 if created is None or now - created >= grace:
                     orphans.append(capsule)
                     self.orphans[capsule['uuid']] = capsule
-            return orphans, list(self.pods)
+            self.duplicates = {uid: capsules for uid, capsules in
+                               per_pod.items() if len(capsules) > 1}
+            duplicated = [self.uids[uid] for uid in self.duplicates]
+            return orphans, duplicated, list(self.pods)
+
+    def take_duplicates(self, uid):
+        """Every capsule of the pod when reconcile found several, else []."""
+        with self.lock:
+            return self.duplicates.pop(uid, [])
 
     def take_orphan(self, capsule_uuid):
         with self.lock:

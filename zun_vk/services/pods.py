@@ -16,6 +16,7 @@ import time
 from oslo_log import log as logging
 
 from zun_vk.kube import client as kube_client
+from zun_vk.kube import cluster_identity
 from zun_vk.kube import cluster_view
 from zun_vk.kube import pods as pod_client
 from zun_vk.services import base
@@ -41,28 +42,9 @@ class PodService(base.Worker):
         self.spawn('connect', self._connect)
 
     def _connect(self):
-        """Build the clients, then the threads that use them.
-
-        An unusable in-cluster configuration or kubeconfig is retried
-        like an unreachable API: the daemon keeps running and says why.
-        """
+        """Build the clients, then the threads that use them."""
         conf = self.conf
-        backoff = base.Backoff(1, 30)
-        while not self.stopping:
-            try:
-                self.kube = kube_client.KubeAPI(conf)
-                break
-            except Exception as exc:  # noqa: B902 - retried below
-                error = exc
-            delay = backoff.failed()
-            LOG.error('Cannot set up the Kubernetes client from %s '
-                      '(retrying in %d s): %s',
-                      conf.kubernetes.kubeconfig or
-                      'the in-cluster configuration', delay,
-                      pod_handler.describe_error(error))
-            if not self.sleep(delay):
-                return
-        if self.stopping:
+        if not self._connect_kubernetes():
             return
         self.zun = zun_client.ZunAPI(conf)
         self.pods = pod_client.PodClient(self.kube, conf.node_name)
@@ -70,7 +52,8 @@ class PodService(base.Worker):
         self.state = pod_state.NodeState()
         self.handler = pod_handler.PodHandler(
             conf, self.state, self.pods, self.zun, self.events,
-            cluster=cluster_view.ClusterView(self.kube, conf.node_name))
+            cluster=cluster_view.ClusterView(self.kube, conf.node_name),
+            cluster_id=self.cluster_id)
         for index in range(conf.sync.pod_workers):
             self.spawn('worker-%d' % index, self._work)
         self.spawn('watch', self._watch_loop)
@@ -82,6 +65,42 @@ class PodService(base.Worker):
                  'reconcile every %d s', conf.sync.pod_workers,
                  conf.sync.status_poll_interval,
                  conf.sync.reconcile_interval)
+
+    def _connect_kubernetes(self):
+        """The Kubernetes client and the cluster's id; False if stopping.
+
+        An unusable in-cluster configuration or kubeconfig, or a cluster
+        identity that cannot be read, is retried like an unreachable
+        API: the daemon keeps running and says why.
+        """
+        conf = self.conf
+        backoff = base.Backoff(1, 30)
+        while not self.stopping:
+            kube = None
+            try:
+                kube = kube_client.KubeAPI(conf)
+                self.cluster_id = cluster_identity.cluster_id(
+                    kube, conf.cluster_id)
+                self.kube = kube
+                break
+            except Exception as exc:  # noqa: B902 - retried below
+                error = exc
+            if kube is not None:
+                kube.close()
+            delay = backoff.failed()
+            LOG.error('Cannot set up the Kubernetes client from %s '
+                      '(retrying in %d s): %s',
+                      conf.kubernetes.kubeconfig or
+                      'the in-cluster configuration', delay,
+                      pod_handler.describe_error(error))
+            if not self.sleep(delay):
+                return False
+        if self.stopping:
+            return False
+        if not conf.cluster_id:
+            LOG.info('Cluster id %s: the UID of namespace %s',
+                     self.cluster_id, cluster_identity.NAMESPACE)
+        return True
 
     def release(self):
         queue = getattr(self, 'queue', None)
@@ -183,8 +202,11 @@ class PodService(base.Worker):
     # capsule status poll ---------------------------------------------
 
     def _poll_once(self):
+        # The LIST's start: an answer from before it never replaces one
+        # a GET or create got while the LIST was paging.
+        listed_at = self.state.now()
         capsules = self.zun.list_capsules()
-        changed = self.state.replace_capsules(capsules)
+        changed = self.state.replace_capsules(capsules, listed_at)
         for key in changed:
             self.queue.add(key)
 
@@ -235,17 +257,19 @@ class PodService(base.Worker):
                 return
 
     def _reconcile(self):
+        listed_at = self.state.now()
         capsules = self.zun.list_capsules()
-        self.state.replace_capsules(capsules)
+        self.state.replace_capsules(capsules, listed_at)
         grace = datetime.timedelta(
             seconds=self.conf.sync.orphan_grace_period)
-        orphans, pod_keys = self.state.reconcile_plan(grace)
+        orphans, duplicated, pod_keys = self.state.reconcile_plan(grace)
         for capsule in orphans:
             self.queue.add(pod_handler.orphan_key(capsule))
         for key in pod_keys:
             self.queue.add(key)
-        LOG.debug('Reconcile: %d pods, %d orphan capsules queued',
-                  len(pod_keys), len(orphans))
+        LOG.debug('Reconcile: %d pods (%d with duplicate capsules), %d '
+                  'orphan capsules queued', len(pod_keys), len(duplicated),
+                  len(orphans))
 
     # notification hints ----------------------------------------------
 

@@ -5,144 +5,27 @@ import types
 
 import pytest
 
-from zun_vk.kube import cluster_view
+from zun_vk.services import capsule_removal
 from zun_vk.services import pod_handler
 from zun_vk.services import pod_state
+from zun_vk.tests.unit import pod_fakes as fakes
 from zun_vk.translate import pod_to_capsule as to_capsule
 from zun_vk.zun import client as zun_client
 
-NODE = 'vk-1'
-CLUSTER = 'c1'
-
-
-def conf():
-    return types.SimpleNamespace(
-        cluster_id=CLUSTER, node_name=NODE,
-        node=types.SimpleNamespace(internal_ip='10.0.0.1'),
-        zun=types.SimpleNamespace(default_cpu=0.5, default_memory_mb=256,
-                                  availability_zone=None))
-
-
-def make_pod(name='p', uid='0123456789abcdef', phase='Pending', **meta):
-    pod = {
-        'metadata': dict({'name': name, 'namespace': 'ns', 'uid': uid,
-                          'resourceVersion': '1'}, **meta),
-        'spec': {'nodeName': NODE, 'restartPolicy': 'Always',
-                 'containers': [{'name': 'main', 'image': 'busybox'}]},
-        'status': {'phase': phase},
-    }
-    return pod
-
-
-class FakeZun(object):
-    def __init__(self):
-        self.capsules = {}
-        self.created = []
-        self.deleted = []
-        self.fail_create = None
-        self.counter = 0
-        self.templates = []
-        self.gets = 0
-
-    def _labels_ok(self, c):
-        return c
-
-    def create_capsule(self, template):
-        if self.fail_create:
-            raise self.fail_create
-        self.counter += 1
-        uuid = 'cap-%d' % self.counter
-        capsule = {'uuid': uuid, 'name': template['metadata']['name'],
-                   'labels': template['metadata']['labels'],
-                   'status': 'Creating', 'status_reason': None,
-                   'created_at': '2026-01-01T00:00:0%dZ' % self.counter,
-                   'containers': [], 'init_containers': [],
-                   'addresses': {}}
-        self.capsules[uuid] = capsule
-        self.created.append(uuid)
-        self.templates.append(template)
-        return dict(capsule)
-
-    def get_capsule(self, ident):
-        self.gets += 1
-        matches = [c for c in self.capsules.values()
-                   if ident in (c['uuid'], c['name'])]
-        if len(matches) > 1:
-            raise zun_client.ZunError('Multiple', status=409,
-                                      transient=False)
-        return dict(matches[0]) if matches else None
-
-    def delete_capsule(self, uuid):
-        self.deleted.append(uuid)
-        return self.capsules.pop(uuid, None) is None
-
-    def list_capsules(self):
-        return [dict(c) for c in self.capsules.values()]
-
-
-class FakePods(object):
-    def __init__(self):
-        self.statuses = []
-        self.deleted = []
-        self.config_maps = {}
-        self.secrets = {}
-
-    def patch_status(self, pod, status):
-        self.statuses.append(status)
-        updated = dict(pod, status=status)
-        meta = dict(pod['metadata'])
-        meta['resourceVersion'] = str(int(meta['resourceVersion']) + 1)
-        updated['metadata'] = meta
-        return updated
-
-    def delete_now(self, pod):
-        self.deleted.append(pod['metadata']['uid'])
-
-    def read_config_map(self, namespace, name):
-        return self.config_maps.get(name)
-
-    def read_secret(self, namespace, name):
-        return self.secrets.get(name)
-
-
-class FakeEvents(object):
-    def __init__(self):
-        self.recorded = []
-        self.paths = []
-
-    def record(self, pod, event_type, reason, message, field_path=None):
-        self.recorded.append((event_type, reason, message))
-        self.paths.append(field_path)
-
-
-class FakeCluster(object):
-    def __init__(self):
-        self.master = []
-        self.services = {}
-        self.allocatable = {'cpu': '100', 'memory': '409600Mi'}
-        self.forbidden = False
-        self.allocatable_reads = 0
-
-    def master_services(self):
-        if self.forbidden:
-            raise cluster_view.ServicesForbidden('may not read Services')
-        return self.master
-
-    def namespace_services(self, namespace):
-        return self.services.get(namespace, [])
-
-    def node_allocatable(self):
-        self.allocatable_reads += 1
-        return self.allocatable
+NODE = fakes.NODE
+CLUSTER = fakes.CLUSTER
+make_pod = fakes.make_pod
 
 
 @pytest.fixture
 def env():
     state = pod_state.NodeState()
-    zun, pods, events = FakeZun(), FakePods(), FakeEvents()
-    cluster = FakeCluster()
-    handler = pod_handler.PodHandler(conf(), state, pods, zun, events,
+    zun, pods, events = fakes.FakeZun(), fakes.FakePods(), fakes.FakeEvents()
+    cluster = fakes.FakeCluster()
+    handler = pod_handler.PodHandler(fakes.conf(), state, pods, zun, events,
                                      cluster=cluster)
+    # The status poll has listed the (no) capsules of the project.
+    state.replace_capsules([])
     return types.SimpleNamespace(state=state, zun=zun, pods=pods,
                                  events=events, handler=handler,
                                  cluster=cluster)
@@ -226,7 +109,7 @@ def test_delete_removes_capsule_then_pod_with_grace_zero(env):
     env.state.observe('MODIFIED', deleting)
     env.state.replace_capsules(env.zun.list_capsules())
     # Zun deletes asynchronously: the pod is looked at again shortly.
-    assert env.handler.sync(key) == pod_handler.DELETE_CHECK_INTERVAL
+    assert env.handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
     assert env.zun.deleted == [uuid]
     assert env.pods.deleted == []
     # Zun answers 404 now: the pod goes, with grace 0.
@@ -267,7 +150,7 @@ def test_orphans_only_of_this_node_and_cluster_after_grace(env):
     ]
     env.state.replace_capsules(capsules)
     now = datetime.datetime(2026, 1, 1, 0, 10, tzinfo=datetime.timezone.utc)
-    orphans, _keys = env.state.reconcile_plan(
+    orphans, _duplicated, _keys = env.state.reconcile_plan(
         datetime.timedelta(seconds=120), now=now)
     assert [c['uuid'] for c in orphans] == ['orphan']
     env.zun.capsules['orphan'] = capsules[0]
@@ -311,7 +194,7 @@ def test_pod_removed_during_capsule_delete_sends_one_delete(env):
     env.state.observe('MODIFIED', make_pod(
         deletionTimestamp='2026-01-01T00:00:00Z', resourceVersion='5'))
     env.state.replace_capsules(env.zun.list_capsules())
-    assert env.handler.sync(key) == pod_handler.DELETE_CHECK_INTERVAL
+    assert env.handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
     # The namespace controller removes the pod before Zun answers 404.
     env.state.observe('DELETED', make_pod(resourceVersion='6'))
     assert env.handler.sync(key) is None
@@ -409,7 +292,7 @@ def test_deleting_a_running_pod_reports_stopping_its_containers(env):
         running['metadata'], deletionTimestamp='2026-01-01T00:00:00Z',
         resourceVersion='50'))
     env.state.observe('MODIFIED', deleting)
-    assert env.handler.sync(key) == pod_handler.DELETE_CHECK_INTERVAL
+    assert env.handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
     assert env.events.recorded[-1] == ('Normal', 'Killing',
                                        'Stopping container main')
     assert env.events.paths[-1] == 'spec.containers{main}'
