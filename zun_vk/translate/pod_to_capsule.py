@@ -40,8 +40,11 @@ Resources
     is ignored with a warning.
 
 Containers
-    name, image, command, args, workDir (from workingDir), env (a JSON
-    object of strings: Zun stores it as the container's environment),
+    name, image (Zun takes 2 to 255 characters with a letter or digit
+    followed by one of ``[a-zA-Z0-9_.-]``; other names, such as a
+    one-letter Docker Hub name, refuse the pod), command, args, workDir
+    (from workingDir), env (a JSON object of strings: Zun stores it as
+    the container's environment),
     ports (``containerPort`` and ``protocol`` TCP or UDP; Zun drops names
     and refuses SCTP; hostPort/hostIP refuse the pod), imagePullPolicy,
     tty, stdin. Zun appends ``args`` to ``command`` and runs the result as
@@ -57,10 +60,12 @@ Environment
 
 Volumes
     A capsule mounts only Cinder volumes. The pod's ``cinder`` volume
-    source (volumeID) maps to a Zun Cinder volume. ``emptyDir`` (not
-    medium Memory) maps to a new Cinder volume that Zun deletes with the
-    capsule, only when ``defaults.empty_dir_size_gb`` is set (size: the
-    larger of that and the sizeLimit in whole GiB). Zun ignores a mount's
+    source (volumeID) maps to a Zun Cinder volume; Zun's schema takes
+    only a 36 character volume ID (a UUID), so another ID refuses the
+    pod. ``emptyDir`` (not medium Memory) maps to a new Cinder volume
+    that Zun deletes with the capsule, only when
+    ``defaults.empty_dir_size_gb`` is set (size: the larger of that and
+    the sizeLimit in whole GiB). Zun ignores a mount's
     readOnly flag and mounts read-write, so readOnly mounts refuse the
     pod, as do subPath, subPathExpr and mount propagation. Every other
     volume type (hostPath, persistentVolumeClaim, configMap, secret,
@@ -113,6 +118,9 @@ CAPSULE_NAME_PREFIX = 'k8s'
 # 128 keeps names readable in CLI tables and far from that limit.
 CAPSULE_NAME_MAX_LEN = 128
 ZUN_NAME_PATTERN = re.compile(r'[a-zA-Z0-9][a-zA-Z0-9_.-]+')
+# Zun's image_name schema: 2 to 255 characters holding this pair somewhere.
+ZUN_IMAGE_PATTERN = re.compile(r'[a-zA-Z0-9][a-zA-Z0-9_.-]')
+ZUN_IMAGE_MAX_LEN = 255
 
 RESTART_POLICIES = ('Always', 'OnFailure', 'Never')
 SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount'
@@ -346,6 +354,8 @@ def _volumes(spec, defaults, problems, warnings):
                 problems.append((path + '.cinder.secretRef',
                                  'Zun attaches Cinder volumes with its own '
                                  'credentials; remove secretRef'))
+            if not _zun_volume_id(cinder.get('volumeID')):
+                problems.append((path + '.cinder.volumeID', _VOLUME_ID))
             if cinder.get('fsType'):
                 warnings.append(
                     '%s.cinder.fsType: ignored; Zun mounts Cinder volumes '
@@ -373,6 +383,17 @@ def _volumes(spec, defaults, problems, warnings):
         else:
             problems.append((path + '.' + kind, _volume_refusal(kind)))
     return volumes, dropped
+
+
+# Zun's capsule schema takes a Cinder volume by its UUID, 36 characters.
+ZUN_VOLUME_ID_LEN = 36
+_VOLUME_ID = ('Zun takes a Cinder volume by its ID, the %d character UUID '
+              "that 'openstack volume show -c id' prints"
+              % ZUN_VOLUME_ID_LEN)
+
+
+def _zun_volume_id(volume_id):
+    return isinstance(volume_id, str) and len(volume_id) == ZUN_VOLUME_ID_LEN
 
 
 _READ_ONLY = ('Zun mounts Cinder volumes read-write and ignores readOnly; '
@@ -417,6 +438,8 @@ def _container(path, kind, container, resolved_env, defaults, volumes,
     result['image'] = container.get('image') or ''
     if not result['image']:
         problems.append((path + '.image', 'an image is required'))
+    elif not _zun_image_name(result['image']):
+        problems.append((path + '.image', _IMAGE_NAME))
     for field in ('command', 'args'):
         if container.get(field):
             result[field] = [pod_env.expand_references(str(part), env)
@@ -447,6 +470,17 @@ def _container(path, kind, container, resolved_env, defaults, volumes,
         result['volumeMounts'] = mounts
         mounted.update(m['name'] for m in mounts)
     return result
+
+
+_IMAGE_NAME = (
+    'Zun takes image names of 2 to %d characters with a letter or digit '
+    "followed by a letter, digit, '_', '.' or '-'; write a one-letter "
+    'Docker Hub name in full (docker.io/library/<name>)' % ZUN_IMAGE_MAX_LEN)
+
+
+def _zun_image_name(image):
+    return (2 <= len(image) <= ZUN_IMAGE_MAX_LEN and
+            ZUN_IMAGE_PATTERN.search(image) is not None)
 
 
 def _check_container(path, kind, container, problems, warnings):

@@ -12,7 +12,8 @@ defaultPodLimitsForDownwardAPI) answers ``limits.cpu``,
 * a limit of cpu, memory or ephemeral-storage that is not set (or zero)
   is the node's allocatable amount of it; a request that is not set is 0
   (the API server already copied limits into unset requests);
-* the value is divided by ``divisor`` (1 when unset or zero) and rounded
+* the value is divided by ``divisor`` (1 when unset or zero; a negative
+  one refuses the pod, as the API server would) and rounded
   UP to an integer: cpu in millicores (``ceil(milli(value) /
   milli(divisor))``), everything else in whole units
   (``ceil(ceil(value) / ceil(divisor))``).
@@ -102,6 +103,11 @@ def value(pod, container, ref, node_allocatable, path):
         divisor = _parse(ref.get('divisor'))
     except ValueError as exc:
         raise errors.UnsupportedPod(path, str(exc)) from None
+    if divisor < 0:
+        # The API server refuses these too; rounded, one would divide by 0.
+        raise errors.UnsupportedPod(
+            path + '.divisor', "the divisor '%s' is negative; use 1m or 1 "
+            'for cpu, 1, 1Ki or 1Mi for memory' % ref.get('divisor'))
     if divisor == 0:
         divisor = fractions.Fraction(1)
     if name == 'cpu':

@@ -11,6 +11,9 @@ UID = '7f3c2a1e-90ab-4cde-8f01-23456789abcd'
 SA_MOUNT = {'name': 'kube-api-access-x7k2p', 'readOnly': True,
             'mountPath': '/var/run/secrets/kubernetes.io/serviceaccount'}
 DEFAULTS = ptc.CapsuleDefaults(cpu=0.5, memory_mb=256)
+VOL_1 = '0f2c8e4a-1b3d-4c5e-8f60-718293a4b5c6'
+VOL_2 = '1e3d9f5b-2c4e-4d6f-9071-8293a4b5c6d7'
+VOL_3 = '2d4eaf6c-3d5f-4e70-a182-93a4b5c6d7e8'
 
 
 def make_pod(spec=None, container=None, **meta):
@@ -331,6 +334,14 @@ REFUSALS = [
                                    'restartPolicy': 'Always'}]}},
      'spec.initContainers[0].restartPolicy', None),
     ({'container': {'image': ''}}, 'spec.containers[0].image', None),
+    ({'container': {'image': 'a'}}, 'spec.containers[0].image',
+     'spec.containers[0].image: Zun takes image names of 2 to 255 '
+     "characters with a letter or digit followed by a letter, digit, '_', "
+     "'.' or '-'; write a one-letter Docker Hub name in full "
+     '(docker.io/library/<name>).'),
+    ({'container': {'image': 'registry.example.com/' + 'a' * 240}},
+     'spec.containers[0].image', None),
+    ({'container': {'image': ':/@'}}, 'spec.containers[0].image', None),
     ({'container': {'ports': [{'containerPort': 80, 'hostPort': 8080}]}},
      'spec.containers[0].ports[0].hostPort', None),
     ({'container': {'ports': [{'containerPort': 80, 'hostIP': '1.2.3.4'}]}},
@@ -363,11 +374,17 @@ REFUSALS = [
      'spec.volumes[1].nfs', None),
     ({'container': {'volumeMounts': [{'name': 'nope', 'mountPath': '/x'}]}},
      'spec.containers[0].volumeMounts[0].name', None),
+    ({'spec': {'volumes': [{'name': 'c', 'cinder': {'volumeID': 'vol-1'}}]}},
+     'spec.volumes[1].cinder.volumeID',
+     'spec.volumes[1].cinder.volumeID: Zun takes a Cinder volume by its ID, '
+     "the 36 character UUID that 'openstack volume show -c id' prints."),
+    ({'spec': {'volumes': [{'name': 'c', 'cinder': {'fsType': 'ext4'}}]}},
+     'spec.volumes[1].cinder.volumeID', None),
     ({'spec': {'volumes': [{'name': 'c', 'cinder': {
-        'volumeID': 'v', 'readOnly': True}}]}},
+        'volumeID': VOL_1, 'readOnly': True}}]}},
      'spec.volumes[1].cinder.readOnly', None),
     ({'spec': {'volumes': [{'name': 'c', 'cinder': {
-        'volumeID': 'v', 'secretRef': {'name': 's'}}}]}},
+        'volumeID': VOL_1, 'secretRef': {'name': 's'}}}]}},
      'spec.volumes[1].cinder.secretRef', None),
 ]
 
@@ -398,7 +415,7 @@ def test_refusals(change, field, text):
 ])
 def test_cinder_mount_refusals(mount, field):
     pod = make_pod(spec={'volumes': [
-        {'name': 'data', 'cinder': {'volumeID': 'vol-1'}}]})
+        {'name': 'data', 'cinder': {'volumeID': VOL_1}}]})
     pod['spec']['containers'][0]['volumeMounts'].append(
         dict({'name': 'data', 'mountPath': '/data'}, **mount))
     with pytest.raises(errors.UnsupportedPod) as exc:
@@ -507,10 +524,10 @@ def test_token_named_volume_mounted_elsewhere_is_refused():
 
 def test_cinder_volume():
     pod = make_pod(spec={
-        'volumes': [{'name': 'data', 'cinder': {'volumeID': 'vol-1',
+        'volumes': [{'name': 'data', 'cinder': {'volumeID': VOL_1,
                                                 'fsType': 'xfs'}},
-                    {'name': 'x', 'cinder': {'volumeID': 'vol-2'}},
-                    {'name': 'unused', 'cinder': {'volumeID': 'vol-3'}}],
+                    {'name': 'x', 'cinder': {'volumeID': VOL_2}},
+                    {'name': 'unused', 'cinder': {'volumeID': VOL_3}}],
         'initContainers': [{'name': 'init', 'image': 'busybox',
                             'volumeMounts': [{'name': 'data',
                                               'mountPath': '/data'}]}]})
@@ -521,8 +538,8 @@ def test_cinder_volume():
     request = translate(pod)
     spec = request.template['spec']
     assert spec['volumes'] == [
-        {'name': 'data', 'cinder': {'volumeID': 'vol-1'}},
-        {'name': 'x_vol', 'cinder': {'volumeID': 'vol-2'}}]
+        {'name': 'data', 'cinder': {'volumeID': VOL_1}},
+        {'name': 'x_vol', 'cinder': {'volumeID': VOL_2}}]
     assert spec['containers'][0]['volumeMounts'] == [
         {'name': 'data', 'mountPath': '/srv/data'},
         {'name': 'x_vol', 'mountPath': '/x'}]

@@ -86,6 +86,10 @@ def test_container_name_selects_another_container():
     ({'resource': 'limits.cpu', 'containerName': 'nope'},
      'path.containerName'),
     ({'resource': 'limits.cpu', 'divisor': 'lots'}, 'path'),
+    # Rounded up, these would divide by zero.
+    ({'resource': 'limits.cpu', 'divisor': '-1n'}, 'path.divisor'),
+    ({'resource': 'limits.memory', 'divisor': '-500m'}, 'path.divisor'),
+    ({'resource': 'limits.memory', 'divisor': '-1Mi'}, 'path.divisor'),
 ])
 def test_refusals(ref, field):
     with pytest.raises(errors.UnsupportedPod) as exc:

@@ -7,8 +7,7 @@ import pytest
 
 pytest.importorskip(
     'zun', reason='zun is not installed: the companion plugin runs inside '
-                  'zun-compute; run these tests in a virtualenv with '
-                  'zun==18.0.0')
+                  'zun-compute; run these tests with tox -e plugin')
 
 from oslo_config import cfg  # noqa: E402
 from zun.common import consts  # noqa: E402
