@@ -1131,7 +1131,9 @@ def write_zun_vk_conf(ctx, extra_sections=None):
                 'project_name': C.DEMO_PROJECT,
                 'user_domain_name': 'Default',
                 'project_domain_name': 'Default',
-                'region_name': C.REGION, 'valid_interfaces': 'public'},
+                'region_name': C.REGION, 'valid_interfaces': 'public',
+                # zun-compute runs wrapped by the companion driver.
+                'companion_driver': True},
         'sync': {'status_poll_interval': 2, 'reconcile_interval': 30,
                  'orphan_grace_period': 30},
         'oslo_messaging_notifications': {

@@ -36,6 +36,14 @@ zun_opts = [
                min=4,
                help='Memory (MiB) of a container whose pod gives neither '
                     'a limit nor a request.'),
+    cfg.BoolOpt('companion_driver',
+                default=False,
+                help='Every compute host of the project\'s capsules runs '
+                     'zun-vk\'s companion driver (zun_vk_notifying). Then '
+                     'a container\'s "command" replaces the image\'s '
+                     'ENTRYPOINT, as on a kubelet; without it Zun passes '
+                     'the command to the ENTRYPOINT as arguments, and '
+                     'zun-vk warns about that on every such pod.'),
 ]
 
 

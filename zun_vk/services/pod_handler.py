@@ -255,7 +255,8 @@ class PodHandler(object):
         return to_capsule.CapsuleDefaults(
             cpu=self.conf.zun.default_cpu,
             memory_mb=self.conf.zun.default_memory_mb,
-            availability_zone=self.conf.zun.availability_zone)
+            availability_zone=self.conf.zun.availability_zone,
+            companion_driver=self.conf.zun.companion_driver)
 
     # status --------------------------------------------------------------
 

@@ -106,6 +106,7 @@ import re
 from zun_vk.translate import errors
 from zun_vk.translate import pod_env
 from zun_vk.translate import quantity
+from zun_vk.zun_plugin import capsule_hints
 
 LABEL_CLUSTER = 'zun-vk/cluster-id'
 LABEL_NODE = 'zun-vk/node'
@@ -176,6 +177,8 @@ class CapsuleDefaults:
     max_cpu: float = None
     max_memory_mb: int = None
     empty_dir_size_gb: int = None
+    # The compute hosts run the companion driver ([zun]companion_driver).
+    companion_driver: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,6 +266,9 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
     labels.update(zun_vk_labels(cluster_id, node_name,
                                 meta.get('namespace'), meta.get('name'),
                                 meta.get('uid')))
+    entrypoints = _entrypoints(spec) if defaults.companion_driver else None
+    if entrypoints:
+        labels[capsule_hints.ENTRYPOINT_LABEL] = entrypoints
     capsule_spec = {
         'containers': built['containers'],
         'initContainers': built['initContainers'],
@@ -284,6 +290,18 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
     if defaults.availability_zone:
         template['availabilityZone'] = defaults.availability_zone
     return CapsuleRequest(template, tuple(warnings))
+
+
+def _entrypoints(spec):
+    """The label telling the companion which commands are ENTRYPOINTs."""
+    lengths = {}
+    for kind, zun_kind in (('containers', 'containers'),
+                           ('initContainers', 'init_containers')):
+        for index, container in enumerate(spec.get(kind) or []):
+            if container.get('command'):
+                lengths[(capsule_hints.KINDS[zun_kind], index)] = len(
+                    container['command'])
+    return capsule_hints.format_entrypoints(lengths)
 
 
 def _check_pod(spec, problems, warnings):
@@ -444,12 +462,13 @@ def _container(path, kind, container, resolved_env, defaults, volumes,
         if container.get(field):
             result[field] = [pod_env.expand_references(str(part), env)
                              for part in container[field]]
-    if container.get('command'):
+    if container.get('command') and not defaults.companion_driver:
         warnings.append(
             "%s.command: if the image defines an ENTRYPOINT, Zun keeps it "
             'and passes the command to it as arguments; use an image '
-            'without an ENTRYPOINT if the command must run as given.'
-            % path)
+            'without an ENTRYPOINT if the command must run as given '
+            '(or install zun-vk\'s companion driver on the compute hosts '
+            'and set [zun]companion_driver).' % path)
     if container.get('workingDir'):
         result['workDir'] = container['workingDir']
     if env:

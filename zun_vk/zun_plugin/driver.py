@@ -36,6 +36,7 @@ from oslo_log import log as logging
 from zun.common import consts
 from zun.container import driver as zun_driver
 
+from zun_vk.zun_plugin import capsule_hints
 from zun_vk.zun_plugin import conf as plugin_conf
 from zun_vk.zun_plugin import notifier
 from zun_vk.zun_plugin import payload
@@ -200,6 +201,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
 
     def create_capsule(self, context, capsule, *args, **kwargs):
         self._emit('capsule.create.start', capsule)
+        _apply_entrypoints(capsule)
         try:
             result = self.wrapped.create_capsule(context, capsule, *args,
                                                  **kwargs)
@@ -248,8 +250,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
             self._emit('capsule.delete.end', capsule, status=consts.DELETED)
         hooked = self._after_next(capsule, 'destroy', gone)
         try:
-            result = self.wrapped.delete_capsule(context, capsule, *args,
-                                                 **kwargs)
+            result = self._delete_capsule(context, capsule, *args, **kwargs)
         except Exception:
             # zun-compute records Error next.
             self._emit_after_save(capsule, 'capsule.update')
@@ -257,6 +258,22 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
         if not hooked:
             gone()
         return result
+
+    def _delete_capsule(self, context, capsule, *args, **kwargs):
+        try:
+            return self.wrapped.delete_capsule(context, capsule, *args,
+                                               **kwargs)
+        except Exception as exc:  # noqa: B902 - re-raised unless known
+            if not _sandbox_never_made(capsule, exc):
+                raise
+        # A capsule deleted while zun-compute was still creating it has no
+        # sandbox: Zun's docker driver removed its members, then failed on
+        # stopping a sandbox of ID None and left the capsule in Error for
+        # good. Finish what its delete does after that: the network.
+        LOG.info('Capsule %s was deleted before its sandbox existed; '
+                 'removing the rest of it', payload.field(capsule, 'uuid'))
+        force = args[0] if args else kwargs.get('force', False)
+        return self.wrapped.delete(context, capsule, force)
 
     # --- the periodic sync -------------------------------------------------
 
@@ -303,3 +320,31 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
                 continue
             if before.get(id(capsule)) != after:
                 self._emit('capsule.update', capsule, observed)
+
+
+def _apply_entrypoints(capsule):
+    """Make each marked container's command its ENTRYPOINT, as on a kubelet.
+
+    Zun's API merged command and args into container.command; the label
+    says how many items of it were the pod's command (capsule_hints).
+    """
+    labels = payload.field(capsule, 'labels') or {}
+    lengths = capsule_hints.parse_entrypoints(
+        labels.get(capsule_hints.ENTRYPOINT_LABEL))
+    if not lengths:
+        return
+    for kind, letter in capsule_hints.KINDS.items():
+        for index, container in enumerate(payload.members(capsule, kind)):
+            length = lengths.get((letter, index))
+            if length is None:
+                continue
+            entrypoint, command = capsule_hints.split_command(
+                payload.field(container, 'command'), length)
+            container.entrypoint = entrypoint
+            container.command = command
+
+
+def _sandbox_never_made(capsule, exc):
+    """exc is the docker SDK's refusal of an empty sandbox ID."""
+    return (type(exc).__name__ == 'NullResource' and
+            not payload.field(capsule, 'container_id'))

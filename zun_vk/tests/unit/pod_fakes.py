@@ -14,7 +14,8 @@ def conf():
         cluster_id=CLUSTER, node_name=NODE,
         node=types.SimpleNamespace(internal_ip='10.0.0.1'),
         zun=types.SimpleNamespace(default_cpu=0.5, default_memory_mb=256,
-                                  availability_zone=None))
+                                  availability_zone=None,
+                                  companion_driver=False))
 
 
 def make_pod(name='p', uid='0123456789abcdef', phase='Pending', **meta):
