@@ -22,6 +22,14 @@ from zun_vk.zun import client as zun_client
 LOG = logging.getLogger(__name__)
 
 DELETE_CHECK_INTERVAL = 1.0
+# A delete that takes longer is looked at less often: notifications
+# (capsule.delete.end) end the wait at once anyway.
+DELETE_SLOW_AFTER = 10.0
+DELETE_SLOW_INTERVAL = 5.0
+# A delete Zun failed (capsule left in Error) is asked again after 10 s,
+# doubling to 5 min, as the kubelet backs off.
+RETRY_DELETE_FIRST = 10.0
+RETRY_DELETE_MAX = 300.0
 # A capsule whose delete was asked is not asked again for this long while
 # LISTs still show it (Zun deletes asynchronously).
 DELETE_MEMORY_SECONDS = 600.0
@@ -38,6 +46,8 @@ class CapsuleRemoval(object):
         # capsule uuid -> (capsule, state.now() when its delete was
         # asked), for capsules deleted on behalf of another pod
         self.deleting = {}
+        # pod UID -> (state.now() of the last delete asked, failed ones)
+        self.delete_attempts = {}
 
     def _record(self, pod, events):
         for event in events:
@@ -78,7 +88,7 @@ class CapsuleRemoval(object):
         if capsule is not None and uid in self.delete_requested:
             capsule = self._read(uid, capsule['uuid'])
             if capsule is not None:
-                return DELETE_CHECK_INTERVAL
+                return self._still_deleting(pod, capsule)
         elif capsule is not None:
             self._record(pod, kubelet_events.killing_events(
                 pod.get('status')))
@@ -86,6 +96,7 @@ class CapsuleRemoval(object):
                 return DELETE_CHECK_INTERVAL
         self.pods.delete_now(pod)
         self.delete_requested.pop(uid, None)
+        self.delete_attempts.pop(uid, None)
         self.state.set_capsule(uid, None)
         LOG.info('Pod %s: capsule gone, pod deleted', pod_client.pod_key(pod))
         return None
@@ -99,10 +110,40 @@ class CapsuleRemoval(object):
                                'Zun could not delete capsule %s: %s'
                                % (capsule['uuid'], exc))
             raise
-        self.delete_requested[pod['metadata']['uid']] = timestamps.utcnow()
+        uid = pod['metadata']['uid']
+        self.delete_requested[uid] = timestamps.utcnow()
+        _last, failed = self.delete_attempts.get(uid, (None, 0))
+        self.delete_attempts[uid] = (self.state.now(), failed)
         LOG.info('Pod %s: deleting capsule %s', pod_client.pod_key(pod),
                  capsule['uuid'])
         return gone
+
+    def _still_deleting(self, pod, capsule):
+        """The delay to the next look at a capsule Zun is deleting.
+
+        A capsule in Error failed its delete (Zun leaves it there for
+        good): ask again, backing off per pod.
+        """
+        uid = pod['metadata']['uid']
+        now = self.state.now()
+        last, failed = self.delete_attempts.get(uid, (now, 0))
+        if capsule.get('status') != 'Error':
+            return (DELETE_SLOW_INTERVAL if now - last > DELETE_SLOW_AFTER
+                    else DELETE_CHECK_INTERVAL)
+        wait = min(RETRY_DELETE_MAX, RETRY_DELETE_FIRST * 2 ** failed)
+        if now - last < wait:
+            return wait - (now - last)
+        reason = capsule.get('status_reason') or 'no reason given'
+        LOG.warning('Pod %s: Zun failed to delete capsule %s (%s); asking '
+                    'again', pod_client.pod_key(pod), capsule['uuid'],
+                    reason)
+        self.events.record(pod, 'Warning', 'ProviderDeleteFailed',
+                           'Zun could not delete capsule %s (%s); deleting '
+                           'it again' % (capsule['uuid'], reason))
+        self.delete_attempts[uid] = (now, failed + 1)
+        if self.delete_capsule(pod, capsule):
+            return 0
+        return DELETE_CHECK_INTERVAL
 
     # capsules without a pod -------------------------------------------------
 

@@ -376,3 +376,73 @@ def test_the_deadline_is_queued_once_and_an_update_honoured(env):
     assert env.handler.sync(key) is None
     assert env.pods.statuses[-1]['reason'] == 'DeadlineExceeded'
     assert env.zun.deleted == env.zun.created
+
+
+class _FailingFirstDelete(fakes.FakeZun):
+    """Zun leaves the capsule in Error after the first delete."""
+
+    def delete_capsule(self, uuid):
+        self.deleted.append(uuid)
+        if len(self.deleted) == 1:
+            self.capsules[uuid].update(status='Error',
+                                       status_reason='Resource ID was not '
+                                                     'provided')
+            return False
+        return self.capsules.pop(uuid, None) is None
+
+
+def test_failed_delete_is_asked_again_with_back_off():
+    clock = types.SimpleNamespace(t=1000.0)
+    state = pod_state.NodeState(clock=lambda: clock.t)
+    zun, pods, events = _FailingFirstDelete(), fakes.FakePods(), \
+        fakes.FakeEvents()
+    handler = pod_handler.PodHandler(fakes.conf(), state, pods, zun, events,
+                                     cluster=fakes.FakeCluster())
+    state.replace_capsules([])
+    pod = make_pod()
+    key = state.observe('ADDED', pod)
+    handler.sync(key)
+    uuid = zun.created[0]
+    state.observe('MODIFIED', make_pod(
+        deletionTimestamp='2026-01-01T00:00:00Z', resourceVersion='5'))
+    assert handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
+    # The capsule is in Error now: no new delete before the back-off.
+    clock.t += 1
+    delay = handler.sync(key)
+    assert zun.deleted == [uuid]
+    assert delay == pytest.approx(capsule_removal.RETRY_DELETE_FIRST - 1)
+    clock.t += delay
+    assert handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
+    assert zun.deleted == [uuid, uuid]
+    assert [r for _t, r, _m in events.recorded][-1] == \
+        'ProviderDeleteFailed'
+    assert 'Resource ID was not provided' in events.recorded[-1][2]
+    # Gone now: the pod is deleted.
+    assert handler.sync(key) is None
+    assert pods.deleted == [pod['metadata']['uid']]
+
+
+def test_a_slow_delete_is_looked_at_less_often():
+    clock = types.SimpleNamespace(t=1000.0)
+    state = pod_state.NodeState(clock=lambda: clock.t)
+
+    class SlowZun(fakes.FakeZun):
+        def delete_capsule(self, uuid):
+            self.deleted.append(uuid)
+            self.capsules[uuid]['status'] = 'Deleting'
+            return False
+    zun = SlowZun()
+    handler = pod_handler.PodHandler(fakes.conf(), state, fakes.FakePods(),
+                                     zun, fakes.FakeEvents(),
+                                     cluster=fakes.FakeCluster())
+    state.replace_capsules([])
+    key = state.observe('ADDED', make_pod())
+    handler.sync(key)
+    state.observe('MODIFIED', make_pod(
+        deletionTimestamp='2026-01-01T00:00:00Z', resourceVersion='5'))
+    handler.sync(key)
+    clock.t += 2
+    assert handler.sync(key) == capsule_removal.DELETE_CHECK_INTERVAL
+    clock.t += capsule_removal.DELETE_SLOW_AFTER
+    assert handler.sync(key) == capsule_removal.DELETE_SLOW_INTERVAL
+    assert len(zun.deleted) == 1
