@@ -186,7 +186,10 @@ def test_init_containers_and_env_from_config_map_and_secret(
                    'POD_NAME': 'with-env', 'PLAIN': 'literal'}
     assert 'KUBERNETES_SERVICE_HOST' in main['environment']
     assert len(detail['init_containers']) == 1
-    assert detail['init_containers'][0]['command'] == ['true']
+    # The companion driver made the pod's command the ENTRYPOINT.
+    init_zun = detail['init_containers'][0]
+    assert (init_zun.get('entrypoint') or []) + (
+        init_zun.get('command') or []) == ['true']
 
 
 def test_missing_config_map_keeps_pod_pending_until_it_appears(
