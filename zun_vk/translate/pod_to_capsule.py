@@ -91,10 +91,12 @@ Accepted with a warning (returned in CapsuleRequest.warnings, for an Event)
     (runAsUser, runAsNonRoot, readOnlyRootFilesystem, capabilities.drop,
     seccomp/SELinux/AppArmor profiles, sysctls, ...), since a capsule runs
     with the image's user and the engine's default profile; hostAliases,
-    dnsConfig, hostname and subdomain (the capsule template carries no
-    host name, /etc/hosts entries or DNS settings, so the containers get
-    the engine's name for the sandbox, not the pod's name); command
-    (ENTRYPOINT, see above);
+    dnsConfig, subdomain, and hostname without the companion driver (the
+    capsule template carries no host name, /etc/hosts entries or DNS
+    settings, so the containers get the engine's name for the sandbox,
+    not the pod's name); command without the companion driver
+    (ENTRYPOINT, see above). With it, the labels of capsule_hints carry
+    the pod's host name and which commands are ENTRYPOINTs;
     Cinder fsType (Zun uses its own ``[volume]fstype``).
 """
 
@@ -108,6 +110,7 @@ from zun_vk.translate import pod_env
 from zun_vk.translate import quantity
 from zun_vk.zun_plugin import capsule_hints
 
+HOSTNAME_MAX_LEN = 63
 LABEL_CLUSTER = 'zun-vk/cluster-id'
 LABEL_NODE = 'zun-vk/node'
 LABEL_NAMESPACE = 'zun-vk/namespace'
@@ -141,11 +144,16 @@ _CONTAINER_SECURITY_WARN = (
 # Zun 18's capsule template has no hostname, /etc/hosts or DNS field
 # (zun/api/controllers/v1/capsules.py reads only the name, labels and
 # annotations of its metadata): the engine names the capsule's sandbox.
+# With the companion driver the sandbox gets the pod's host name; the
+# domain of subdomain still has nowhere to go.
+_HOSTNAME_WARN = (
+    "a Zun capsule cannot be given a host name without zun-vk's companion "
+    'driver ([zun]companion_driver), so its containers see the name the '
+    "container engine gives the capsule; read the pod's name from a "
+    'fieldRef to metadata.name instead')
 _POD_FIELDS_WARN = (
-    (('hostname', 'subdomain', 'setHostnameAsFQDN'),
-     "a Zun capsule cannot be given a host name, so its containers see "
-     "the name the container engine gives the capsule; read the pod's "
-     'name from a fieldRef to metadata.name instead'),
+    (('subdomain', 'setHostnameAsFQDN'),
+     "a Zun capsule's /etc/hosts and host name carry no domain"),
     (('hostAliases',),
      "a Zun capsule's /etc/hosts is written by the container engine and "
      'gets no extra entries; add them in the container command or use '
@@ -238,7 +246,7 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
     problems = []
     warnings = []
 
-    _check_pod(spec, problems, warnings)
+    _check_pod(spec, defaults, problems, warnings)
     restart_policy = spec.get('restartPolicy') or 'Always'
     if restart_policy not in RESTART_POLICIES:
         problems.append((
@@ -266,9 +274,11 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
     labels.update(zun_vk_labels(cluster_id, node_name,
                                 meta.get('namespace'), meta.get('name'),
                                 meta.get('uid')))
-    entrypoints = _entrypoints(spec) if defaults.companion_driver else None
-    if entrypoints:
-        labels[capsule_hints.ENTRYPOINT_LABEL] = entrypoints
+    if defaults.companion_driver:
+        entrypoints = _entrypoints(spec)
+        if entrypoints:
+            labels[capsule_hints.ENTRYPOINT_LABEL] = entrypoints
+        labels[capsule_hints.HOSTNAME_LABEL] = pod_hostname(pod)
     capsule_spec = {
         'containers': built['containers'],
         'initContainers': built['initContainers'],
@@ -292,6 +302,21 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
     return CapsuleRequest(template, tuple(warnings))
 
 
+def pod_hostname(pod):
+    """The host name the kubelet gives a pod's containers.
+
+    spec.hostname when set, else the pod's name cut to 63 characters
+    without a trailing '-' or '.' (GeneratePodHostNameAndDomain).
+    """
+    spec = pod.get('spec') or {}
+    if spec.get('hostname'):
+        return spec['hostname']
+    name = (pod.get('metadata') or {}).get('name') or ''
+    if len(name) > HOSTNAME_MAX_LEN:
+        name = name[:HOSTNAME_MAX_LEN].rstrip('-.')
+    return name
+
+
 def _entrypoints(spec):
     """The label telling the companion which commands are ENTRYPOINTs."""
     lengths = {}
@@ -304,7 +329,7 @@ def _entrypoints(spec):
     return capsule_hints.format_entrypoints(lengths)
 
 
-def _check_pod(spec, problems, warnings):
+def _check_pod(spec, defaults, problems, warnings):
     for field, what in (
             ('hostNetwork', 'Zun capsules run in their own network '
              'namespace; host networking is not supported'),
@@ -336,6 +361,8 @@ def _check_pod(spec, problems, warnings):
     if spec.get('hostUsers') is False:
         warnings.append('spec.hostUsers: Zun capsules do not use user '
                         'namespaces; the setting is ignored.')
+    if spec.get('hostname') and not defaults.companion_driver:
+        warnings.append('spec.hostname: ignored; %s.' % _HOSTNAME_WARN)
     for fields, why in _POD_FIELDS_WARN:
         ignored = ['spec.' + f for f in fields if spec.get(f)]
         if ignored:

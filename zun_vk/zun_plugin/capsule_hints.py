@@ -7,13 +7,16 @@ records, for each container whose pod sets ``command``, how many of the
 merged list's items were the command; the companion driver turns those
 into the engine's entrypoint before the container is created.
 
-The label's value is "c0:2,i1:1": the container at index 0 of the
+The entrypoints label's value is "c0:2,i1:1": the container at index 0 of the
 capsule's containers had a command of 2 items, the init container at
 index 1 one of 1 item. Pure and dependency-free: zun-vk's translation
 and the driver inside zun-compute both import it.
 """
 
 ENTRYPOINT_LABEL = 'zun-vk/entrypoints'
+# The pod's host name, as the kubelet derives it: the engine gives it to
+# the capsule's sandbox, whose UTS namespace the containers share.
+HOSTNAME_LABEL = 'zun-vk/hostname'
 KINDS = {'containers': 'c', 'init_containers': 'i'}
 
 

@@ -202,6 +202,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
     def create_capsule(self, context, capsule, *args, **kwargs):
         self._emit('capsule.create.start', capsule)
         _apply_entrypoints(capsule)
+        _apply_hostname(capsule)
         try:
             result = self.wrapped.create_capsule(context, capsule, *args,
                                                  **kwargs)
@@ -348,3 +349,11 @@ def _sandbox_never_made(capsule, exc):
     """exc is the docker SDK's refusal of an empty sandbox ID."""
     return (type(exc).__name__ == 'NullResource' and
             not payload.field(capsule, 'container_id'))
+
+
+def _apply_hostname(capsule):
+    """Give the capsule's sandbox the pod's host name (the label's)."""
+    labels = payload.field(capsule, 'labels') or {}
+    hostname = labels.get(capsule_hints.HOSTNAME_LABEL)
+    if hostname and not payload.field(capsule, 'hostname'):
+        capsule.hostname = hostname

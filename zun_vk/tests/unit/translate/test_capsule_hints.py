@@ -72,3 +72,28 @@ def test_no_command_no_label():
     request = _translate(pod, companion=True)
     assert capsule_hints.ENTRYPOINT_LABEL not in \
         request.template['metadata']['labels']
+
+
+@pytest.mark.parametrize('meta,spec,expected', [
+    ({'name': 'web-0'}, {}, 'web-0'),
+    ({'name': 'web-0'}, {'hostname': 'db'}, 'db'),
+    # Cut to 63 characters without a trailing '-' or '.'.
+    ({'name': 'a' * 62 + '-b'}, {}, 'a' * 62),
+    ({'name': 'a' * 61 + '.-xyz'}, {}, 'a' * 61),
+])
+def test_pod_hostname_as_the_kubelet(meta, spec, expected):
+    pod = {'metadata': meta, 'spec': spec}
+    assert to_capsule.pod_hostname(pod) == expected
+
+
+def test_companion_hosts_get_the_hostname_label_and_no_warning():
+    pod = _pod(app=[{'name': 'app', 'image': 'busybox'}])
+    pod['spec']['hostname'] = 'db-0'
+    request = _translate(pod, companion=True)
+    labels = request.template['metadata']['labels']
+    assert labels[capsule_hints.HOSTNAME_LABEL] == 'db-0'
+    assert request.warnings == ()
+    without = _translate(pod, companion=False)
+    assert capsule_hints.HOSTNAME_LABEL not in \
+        without.template['metadata']['labels']
+    assert [w for w in without.warnings if w.startswith('spec.hostname')]

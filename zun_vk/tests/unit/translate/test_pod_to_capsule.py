@@ -173,7 +173,9 @@ def test_full_container_fields():
     assert request.warnings == (
         'spec.containers[0].command: if the image defines an ENTRYPOINT, '
         'Zun keeps it and passes the command to it as arguments; use an '
-        'image without an ENTRYPOINT if the command must run as given.',)
+        'image without an ENTRYPOINT if the command must run as given (or '
+        "install zun-vk's companion driver on the compute hosts and set "
+        '[zun]companion_driver).',)
 
 
 def test_init_containers_in_order():
@@ -460,11 +462,14 @@ def test_every_problem_is_reported_at_once():
      'spec.securityContext: runAsUser, fsGroup cannot be applied by Zun; '
      "the containers run as the image's user with the container engine's "
      'default profile.'),
-    ({'hostname': 'h', 'subdomain': 's'}, {},
-     'spec.hostname, spec.subdomain: ignored; a Zun capsule cannot be '
-     'given a host name, so its containers see the name the container '
-     "engine gives the capsule; read the pod's name from a fieldRef to "
-     'metadata.name instead.'),
+    ({'hostname': 'h'}, {},
+     "spec.hostname: ignored; a Zun capsule cannot be given a host name "
+     "without zun-vk's companion driver ([zun]companion_driver), so its "
+     'containers see the name the container engine gives the capsule; '
+     "read the pod's name from a fieldRef to metadata.name instead."),
+    ({'subdomain': 's'}, {},
+     "spec.subdomain: ignored; a Zun capsule's /etc/hosts and host name "
+     'carry no domain.'),
     ({'hostAliases': [{'ip': '1.2.3.4', 'hostnames': ['a']}]}, {},
      "spec.hostAliases: ignored; a Zun capsule's /etc/hosts is written by "
      'the container engine and gets no extra entries; add them in the '

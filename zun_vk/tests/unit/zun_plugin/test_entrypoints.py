@@ -109,3 +109,22 @@ def test_null_resource_with_a_sandbox_is_still_an_error(monkeypatch):
     with pytest.raises(NullResource):
         drv.delete_capsule(fakes.CONTEXT, capsule, True)
     assert calls == [('delete_capsule', True)]
+
+
+def test_the_sandbox_gets_the_pods_hostname(monkeypatch):
+    fakes.install_db(monkeypatch)
+    capsule = _capsule(None, [])
+    capsule.labels = dict(capsule.labels, **{
+        capsule_hints.HOSTNAME_LABEL: 'web-0'})
+    capsule.hostname = None
+    seen = {}
+    wrapped = fakes.FakeWrapped()
+
+    def create(context, capsule, *args, **kwargs):
+        seen['hostname'] = capsule.hostname
+        return capsule
+    wrapped.create_capsule = create
+    drv = driver.NotifyingDriver(wrapped=wrapped,
+                                 sender=fakes.RecordingSender())
+    drv.create_capsule(fakes.CONTEXT, capsule, 'image', [], {})
+    assert seen == {'hostname': 'web-0'}
