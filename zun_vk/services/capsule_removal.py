@@ -101,6 +101,28 @@ class CapsuleRemoval(object):
         LOG.info('Pod %s: capsule gone, pod deleted', pod_client.pod_key(pod))
         return None
 
+    def delete_failed(self, pod, capsule):
+        """Delete a capsule Zun failed to create, to create it again.
+
+        capsule is the failed capsule as known, None once a LIST no
+        longer shows it. Returns the delay after which to look again
+        while Zun still has it, or None once Zun answered 404: then the
+        delete is forgotten, so that the new capsule is not taken for
+        one being deleted.
+        """
+        uid = pod['metadata']['uid']
+        if capsule is not None and uid not in self.delete_requested:
+            if not self.delete_capsule(pod, capsule):
+                return DELETE_CHECK_INTERVAL
+        elif capsule is not None:
+            capsule = self._read(uid, capsule['uuid'])
+            if capsule is not None:
+                return self._still_deleting(pod, capsule)
+        self.delete_requested.pop(uid, None)
+        self.delete_attempts.pop(uid, None)
+        self.state.set_capsule(uid, None)
+        return None
+
     def delete_capsule(self, pod, capsule):
         """Ask Zun to delete the pod's capsule; True if already gone."""
         try:

@@ -16,6 +16,7 @@ from zun_vk.kube import cluster_view
 from zun_vk.kube import pods as pod_client
 from zun_vk.kube import timestamps
 from zun_vk.services import capsule_removal
+from zun_vk.services import create_retry
 from zun_vk.translate import active_deadline
 from zun_vk.translate import capsule_to_status as to_status
 from zun_vk.translate import errors as translate_errors
@@ -31,6 +32,8 @@ LOG = logging.getLogger(__name__)
 ORPHAN_PREFIX = 'capsule:'
 TERMINAL_PHASES = ('Succeeded', 'Failed')
 MISSING_REFERENCE_RETRY = 10.0
+# The Event of a capsule Zun could not create, before it is created again.
+REASON_FAILED_CREATE = 'FailedCreate'
 # A deadline wake-up is queued this long after the deadline, so that the
 # pod is past it when it is looked at again.
 DEADLINE_MARGIN = 0.5
@@ -80,6 +83,7 @@ class PodHandler(object):
         self.cluster = cluster
         self.removal = capsule_removal.CapsuleRemoval(state, pods, zun,
                                                       events)
+        self.retry = create_retry.CreateRetry(state.now)
         # pod UID -> (deadline, time after which no wake-up is pending)
         self.deadline_wakeups = {}
 
@@ -109,6 +113,8 @@ class PodHandler(object):
         if phase not in TERMINAL_PHASES and active_deadline.exceeded(
                 pod, timestamps.utcnow()):
             return self._deadline_exceeded(pod, capsule)
+        if self.retry.waiting(uid) is not None:
+            return self._await_retry(pod, capsule)
         if capsule is None:
             capsule = self._find_capsule(pod)
         if capsule is None:
@@ -122,6 +128,10 @@ class PodHandler(object):
                 return None
             return self.removal.remove_predecessors(pod) or self._create(
                 pod)
+        if create_retry.failed_to_create(pod, capsule, pod_started(pod)):
+            return self._retry_create(pod, capsule)
+        if to_status.capsule_ran(capsule):
+            self.retry.started(uid)
         return self._deadline_wakeup(self._write_status(pod, capsule))
 
     # create --------------------------------------------------------------
@@ -251,6 +261,52 @@ class PodHandler(object):
                                capsule.get('name'), capsule.get('uuid')))
         return self._deadline_wakeup(self._write_status(pod, capsule))
 
+    # capsules Zun could not create ---------------------------------------
+
+    def _retry_create(self, pod, capsule):
+        """Delete the failed capsule; it is created again after a back-off.
+
+        The pod stays Pending, its containers waiting with the kubelet's
+        reason and a message that says when the capsule is created again.
+        """
+        uid = pod['metadata']['uid']
+        delay = self.retry.schedule(uid, capsule['uuid'])
+        now = timestamps.utcnow()
+        again = to_status.rfc3339(now + datetime.timedelta(seconds=delay))
+        reason, message = to_status.creation_failure(capsule)
+        zun_reason = capsule.get('status_reason') or 'no reason given'
+        LOG.warning('Pod %s: Zun could not create capsule %s (%s); creating '
+                    'it again in %d s', pod_client.pod_key(pod),
+                    capsule['uuid'], zun_reason, delay)
+        status = to_status.pending_status(
+            pod, reason, '%s The capsule is created again at %s (back-off '
+            '%d s).' % (message, again, delay), now=to_status.rfc3339(now))
+        self._record(pod, kubelet_events.status_events(pod.get('status'),
+                                                       status))
+        self.events.record(pod, 'Warning', REASON_FAILED_CREATE,
+                           'Zun could not create capsule %s: %s; deleting '
+                           'it and creating it again in %d s' % (
+                               capsule['uuid'], zun_reason, delay))
+        return self._await_retry(self._patch_status(pod, status) or pod,
+                                 capsule)
+
+    def _await_retry(self, pod, capsule):
+        """Wait for the failed capsule to go and the back-off to pass."""
+        uid = pod['metadata']['uid']
+        failed_uuid, _due = self.retry.waiting(uid)
+        if capsule is not None and capsule['uuid'] != failed_uuid:
+            # Not the capsule that failed: look again, as usual.
+            self.retry.done_waiting(uid)
+            return 0
+        delay = self.removal.delete_failed(pod, capsule)
+        if delay is not None:
+            return delay
+        left = self.retry.left(uid)
+        if left > 0:
+            return left
+        self.retry.done_waiting(uid)
+        return self.removal.remove_predecessors(pod) or self._create(pod)
+
     def _defaults(self):
         return to_capsule.CapsuleDefaults(
             cpu=self.conf.zun.default_cpu,
@@ -359,5 +415,6 @@ class PodHandler(object):
         uid = self.state.take_gone_uid(key)
         if uid is not None:
             self.deadline_wakeups.pop(uid, None)
+            self.retry.forget(uid)
             self.removal.pod_gone(key, uid)
         return None

@@ -60,10 +60,12 @@ Phase (kubelet getPhase)
 Capsule failures
     A capsule in Error (scheduling, image pull or engine failure) with no
     running container makes the pod Failed under restartPolicy Never (Zun
-    will not retry) and Pending otherwise (the pod handler may recreate
-    the capsule), with reason ProviderFailed and a message built from
-    status_reason that says what to do. Containers that never started
-    show ErrImagePull, ErrImageNeverPull or CreateContainerError.
+    will not retry) and Pending otherwise, with reason ProviderFailed and
+    a message built from status_reason that says what to do. Containers
+    that never started show ErrImagePull, ErrImageNeverPull or
+    CreateContainerError. The pod handler does not write this status for
+    a capsule none of whose containers ran (capsule_ran): it creates the
+    capsule again whatever the restart policy (services/create_retry.py).
 
 Conditions (kubelet status/generate.go)
     PodScheduled True; Initialized True when every init container exited
@@ -742,3 +744,35 @@ def _normalized(value, key=None):
 def match_containers(specs, zun_containers):
     """(spec container, Zun container or None) pairs, in spec order."""
     return _match(specs, zun_containers)
+
+
+# Zun statuses a container reaches only once it ran.
+_RAN_STATUSES = ('Running', 'Paused', 'Restarting', 'Stopped', 'Dead')
+
+
+def capsule_ran(capsule):
+    """True when the capsule or one of its containers is known to have run.
+
+    A container ran when Zun shows it running, stopped or dead, or with
+    an exit code; one in Error without an exit code was never started.
+    """
+    if capsule.get('status') == 'Running':
+        return True
+    for container in ((capsule.get('init_containers') or []) +
+                      (capsule.get('containers') or [])):
+        if (container.get('status') in _RAN_STATUSES or
+                _exit_code(container.get('status_detail')) is not None):
+            return True
+    return False
+
+
+def creation_failure(capsule):
+    """(container waiting reason, message) for a capsule in Error.
+
+    The reason is the kubelet's (CreateContainerError, ErrImagePull,
+    ErrImageNeverPull); the message quotes Zun and says what to do.
+    """
+    failure = _failure(capsule)
+    if failure is None:
+        return None
+    return failure.waiting_reason, failure.message
