@@ -31,8 +31,9 @@ DELETE_SLOW_INTERVAL = 5.0
 RETRY_DELETE_FIRST = 10.0
 RETRY_DELETE_MAX = 300.0
 # A capsule whose delete was asked is not asked again for this long while
-# LISTs still show it (Zun deletes asynchronously).
-DELETE_MEMORY_SECONDS = 600.0
+# LISTs still show it (Zun deletes asynchronously). Zun 18 drops a delete
+# that races with the capsule's create, so it is asked again after this.
+DELETE_MEMORY_SECONDS = 60.0
 
 
 class CapsuleRemoval(object):
