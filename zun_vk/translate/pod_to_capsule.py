@@ -95,7 +95,7 @@ Accepted with a warning (returned in CapsuleRequest.warnings, for an Event)
     capsule template carries no host name, /etc/hosts entries or DNS
     settings, so the containers get the engine's name for the sandbox,
     not the pod's name); command without the companion driver
-    (ENTRYPOINT, see above). With it, the labels of capsule_hints carry
+    (ENTRYPOINT, see above). With it, the labels of companion_labels carry
     the pod's host name and which commands are ENTRYPOINTs;
     Cinder fsType (Zun uses its own ``[volume]fstype``).
 """
@@ -105,12 +105,11 @@ import hashlib
 import math
 import re
 
+from zun_vk.translate import companion_labels
 from zun_vk.translate import errors
 from zun_vk.translate import pod_env
 from zun_vk.translate import quantity
-from zun_vk.zun_plugin import capsule_hints
 
-HOSTNAME_MAX_LEN = 63
 LABEL_CLUSTER = 'zun-vk/cluster-id'
 LABEL_NODE = 'zun-vk/node'
 LABEL_NAMESPACE = 'zun-vk/namespace'
@@ -275,10 +274,7 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
                                 meta.get('namespace'), meta.get('name'),
                                 meta.get('uid')))
     if defaults.companion_driver:
-        entrypoints = _entrypoints(spec)
-        if entrypoints:
-            labels[capsule_hints.ENTRYPOINT_LABEL] = entrypoints
-        labels[capsule_hints.HOSTNAME_LABEL] = pod_hostname(pod)
+        labels.update(companion_labels.labels(pod))
     capsule_spec = {
         'containers': built['containers'],
         'initContainers': built['initContainers'],
@@ -300,33 +296,6 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
     if defaults.availability_zone:
         template['availabilityZone'] = defaults.availability_zone
     return CapsuleRequest(template, tuple(warnings))
-
-
-def pod_hostname(pod):
-    """The host name the kubelet gives a pod's containers.
-
-    spec.hostname when set, else the pod's name cut to 63 characters
-    without a trailing '-' or '.' (GeneratePodHostNameAndDomain).
-    """
-    spec = pod.get('spec') or {}
-    if spec.get('hostname'):
-        return spec['hostname']
-    name = (pod.get('metadata') or {}).get('name') or ''
-    if len(name) > HOSTNAME_MAX_LEN:
-        name = name[:HOSTNAME_MAX_LEN].rstrip('-.')
-    return name
-
-
-def _entrypoints(spec):
-    """The label telling the companion which commands are ENTRYPOINTs."""
-    lengths = {}
-    for kind, zun_kind in (('containers', 'containers'),
-                           ('initContainers', 'init_containers')):
-        for index, container in enumerate(spec.get(kind) or []):
-            if container.get('command'):
-                lengths[(capsule_hints.KINDS[zun_kind], index)] = len(
-                    container['command'])
-    return capsule_hints.format_entrypoints(lengths)
 
 
 def _check_pod(spec, defaults, problems, warnings):

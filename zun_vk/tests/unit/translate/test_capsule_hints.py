@@ -2,6 +2,7 @@
 
 import pytest
 
+from zun_vk.translate import companion_labels
 from zun_vk.translate import pod_to_capsule as to_capsule
 from zun_vk.zun_plugin import capsule_hints
 
@@ -83,7 +84,7 @@ def test_no_command_no_label():
 ])
 def test_pod_hostname_as_the_kubelet(meta, spec, expected):
     pod = {'metadata': meta, 'spec': spec}
-    assert to_capsule.pod_hostname(pod) == expected
+    assert companion_labels.pod_hostname(pod) == expected
 
 
 def test_companion_hosts_get_the_hostname_label_and_no_warning():
