@@ -1,0 +1,184 @@
+"""A pod's volumes on the compute host: the contract of its three parts.
+
+Zun's capsule API mounts Cinder volumes only. For the volumes the
+kubelet keeps on the node (configMap, secret, downwardAPI, projected and
+emptyDir), zun-vk writes a plan into the capsule's ``zun-vk/volumes``
+label; the companion driver inside zun-compute, the host agent beside it
+and zun-vk itself share the layout below.
+
+The label's value is JSON::
+
+    {"v": {"<volume>": ["files"] | ["disk", <bytes>] | ["memory", <bytes>]},
+     "m": {"c0": [["<volume>", "<mountPath>", "<subPath>", <readOnly>]],
+           "i1": [...]}}
+
+``v`` names each volume and its kind: ``files`` (its files come from
+zun-vk: configMap, secret, downwardAPI, projected), ``disk`` and
+``memory`` (an emptyDir on disk or in a tmpfs; the number is its
+sizeLimit in bytes, 0 for none). ``m`` lists the mounts of each container
+by its kind letter and index, as in capsule_hints.
+
+The host directory of one capsule, ``<root>/<capsule uuid>/``:
+
+* ``plan.json``: the plan, written by the companion driver when
+  zun-compute starts creating the capsule; the agent then knows the
+  capsule is being created on its host.
+* ``files/``: a tmpfs the agent mounts, one ``files/<volume>/`` per
+  files volume, in the kubelet's atomic ``..data`` layout. Secrets live
+  in memory only.
+* ``memory/<volume>/``: a tmpfs per memory emptyDir (the agent's).
+* ``disk/<volume>/``: a directory per disk emptyDir (the agent's).
+* ``prepared``: written by the agent once the directories above exist.
+* ``deleted``: written by the companion driver when the capsule is
+  deleted; the agent then unmounts and removes the directory.
+
+The containers are created once ``prepared`` exists and every files
+volume has its ``..data``. Pure and dependency-free: zun-vk, the driver
+and the agent all import it.
+"""
+
+import json
+import os
+import re
+
+VOLUMES_LABEL = 'zun-vk/volumes'
+
+FILES = 'files'
+DISK = 'disk'
+MEMORY = 'memory'
+KINDS = (FILES, DISK, MEMORY)
+
+PLAN_FILE = 'plan.json'
+PREPARED_FILE = 'prepared'
+DELETED_FILE = 'deleted'
+DATA_LINK = '..data'
+
+# A Kubernetes volume name is a DNS label; nothing else reaches a path.
+_VOLUME_NAME = re.compile(r'^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')
+_MEMBER = re.compile(r'^[ci][0-9]{1,4}$')
+_UUID = re.compile(
+    r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+
+
+class BadPlan(ValueError):
+    """The label or plan.json is not a plan this version understands."""
+
+
+def format_plan(volumes, mounts):
+    """The label's value.
+
+    volumes: {name: (kind, size_bytes)}; mounts: {(letter, index):
+    [(volume, mount_path, sub_path, read_only)]}. None without volumes.
+    """
+    if not volumes:
+        return None
+    value = {
+        'v': {name: [kind] if kind == FILES else [kind, int(size or 0)]
+              for name, (kind, size) in sorted(volumes.items())},
+        'm': {'%s%d' % key: [[v, p, s or '', bool(ro)]
+                             for v, p, s, ro in entries]
+              for key, entries in sorted(mounts.items()) if entries},
+    }
+    return json.dumps(value, separators=(',', ':'), sort_keys=True)
+
+
+class Plan(object):
+    """A parsed, checked plan."""
+
+    def __init__(self, volumes, mounts):
+        self.volumes = volumes    # {name: (kind, size_bytes)}
+        self.mounts = mounts      # {(letter, index): [(v, path, sub, ro)]}
+
+    def names(self, kind):
+        return sorted(n for n, (k, _) in self.volumes.items() if k == kind)
+
+    def to_json(self):
+        return format_plan(self.volumes, self.mounts)
+
+    def __eq__(self, other):
+        return (isinstance(other, Plan) and self.volumes == other.volumes
+                and self.mounts == other.mounts)
+
+    def __repr__(self):
+        return 'Plan(%r, %r)' % (self.volumes, self.mounts)
+
+
+def check_sub_path(sub_path):
+    """A relative path inside a volume: no '..', not absolute."""
+    if not sub_path:
+        return ''
+    if not isinstance(sub_path, str) or sub_path.startswith('/') or (
+            '\x00' in sub_path):
+        raise BadPlan('subPath %r must be a relative path' % (sub_path,))
+    parts = [p for p in sub_path.split('/') if p not in ('', '.')]
+    if '..' in parts:
+        raise BadPlan("subPath %r must not contain '..'" % sub_path)
+    return '/'.join(parts)
+
+
+def parse_plan(text):
+    """The label's (or plan.json's) value -> Plan; None when absent.
+
+    Raises BadPlan for anything malformed: a capsule whose volumes
+    cannot be set up must not start without them.
+    """
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise BadPlan('%s is not JSON: %s' % (VOLUMES_LABEL, exc)) from None
+    if not isinstance(value, dict):
+        raise BadPlan('%s must be a JSON object' % VOLUMES_LABEL)
+    volumes = {}
+    for name, spec in (value.get('v') or {}).items():
+        if not _VOLUME_NAME.match(str(name)):
+            raise BadPlan('bad volume name %r' % (name,))
+        if not isinstance(spec, list) or not spec or spec[0] not in KINDS:
+            raise BadPlan('volume %s has no known kind' % name)
+        size = 0
+        if spec[0] != FILES:
+            size = spec[1] if len(spec) > 1 else 0
+            if not isinstance(size, int) or size < 0:
+                raise BadPlan('volume %s has a bad size' % name)
+        volumes[name] = (spec[0], size)
+    mounts = {}
+    for member, entries in (value.get('m') or {}).items():
+        if not _MEMBER.match(str(member)) or not isinstance(entries, list):
+            raise BadPlan('bad container key %r' % (member,))
+        out = []
+        for entry in entries:
+            if not isinstance(entry, list) or len(entry) != 4:
+                raise BadPlan('bad mount %r' % (entry,))
+            volume, path, sub, read_only = entry
+            if volume not in volumes:
+                raise BadPlan('mount of unknown volume %r' % (volume,))
+            if not isinstance(path, str) or not path.startswith('/'):
+                raise BadPlan('mount path %r must be absolute' % (path,))
+            out.append((volume, path, check_sub_path(sub),
+                        bool(read_only)))
+        mounts[(member[0], int(member[1:]))] = out
+    return Plan(volumes, mounts)
+
+
+# --- the host directory ---------------------------------------------------
+
+def capsule_dir(root, capsule_uuid):
+    if not _UUID.match(str(capsule_uuid)):
+        raise BadPlan('bad capsule uuid %r' % (capsule_uuid,))
+    return os.path.join(root, capsule_uuid)
+
+
+def volume_dir(root, capsule_uuid, kind, volume):
+    """Where a volume lives on the host."""
+    if kind not in KINDS or not _VOLUME_NAME.match(str(volume)):
+        raise BadPlan('bad volume %r of kind %r' % (volume, kind))
+    return os.path.join(capsule_dir(root, capsule_uuid), kind, volume)
+
+
+def is_capsule_uuid(name):
+    return bool(_UUID.match(str(name)))
+
+
+def is_volume_name(name):
+    return bool(_VOLUME_NAME.match(str(name)))
