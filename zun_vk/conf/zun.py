@@ -43,7 +43,20 @@ zun_opts = [
                      'a container\'s "command" replaces the image\'s '
                      'ENTRYPOINT, as on a kubelet; without it Zun passes '
                      'the command to the ENTRYPOINT as arguments, and '
-                     'zun-vk warns about that on every such pod.'),
+                     'zun-vk warns about that on every such pod. With '
+                     "zun-vk's host agent as well ([host_agents]), pods "
+                     'may mount configMap, secret, downwardAPI, projected '
+                     'and emptyDir volumes, which live on the compute '
+                     'host.'),
+    cfg.IntOpt('empty_dir_cinder_size_gb',
+               min=1,
+               help='When set, an emptyDir volume on disk (not medium: '
+                    'Memory) becomes a new Cinder volume of this size in '
+                    'GiB, or of its sizeLimit when larger, that Zun '
+                    'deletes with the capsule, instead of a directory on '
+                    'the compute host. Cinder volumes are mounted whole '
+                    'and read-write: such mounts may not use subPath or '
+                    'readOnly.'),
 ]
 
 

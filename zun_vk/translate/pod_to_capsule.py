@@ -59,21 +59,12 @@ Environment
     the translation, which takes the result as ``resolved_env``.
 
 Volumes
-    A capsule mounts only Cinder volumes. The pod's ``cinder`` volume
-    source (volumeID) maps to a Zun Cinder volume; Zun's schema takes
-    only a 36 character volume ID (a UUID), so another ID refuses the
-    pod. ``emptyDir`` (not medium Memory) maps to a new Cinder volume
-    that Zun deletes with the capsule, only when
-    ``defaults.empty_dir_size_gb`` is set (size: the larger of that and
-    the sizeLimit in whole GiB). Zun ignores a mount's
-    readOnly flag and mounts read-write, so readOnly mounts refuse the
-    pod, as do subPath, subPathExpr and mount propagation. Every other
-    volume type (hostPath, persistentVolumeClaim, configMap, secret,
-    projected, downwardAPI, ...) refuses the pod, EXCEPT the service
-    account token volume Kubernetes injects into every pod (projected
-    ``kube-api-access-*`` or secret ``*-token-*`` mounted only at
-    /var/run/secrets/kubernetes.io/serviceaccount): it and its mounts are
-    dropped silently, since refusing it would refuse every pod.
+    See pod_volumes: Cinder volumes in the capsule template; configMap,
+    secret, downwardAPI, projected and emptyDir on the compute host when
+    it runs the companion driver and host agent (``host_volumes``), with
+    the plan in the capsule's ``zun-vk/volumes`` label; without them the
+    service account token volume is dropped silently and the rest
+    refuses the pod.
 
 Refused (UnsupportedPod, naming every offending field)
     hostNetwork, hostPID, hostIPC, shareProcessNamespace, ephemeral
@@ -81,7 +72,7 @@ Refused (UnsupportedPod, naming every offending field)
     privileged containers, added capabilities, Unmasked procMount,
     postStart hooks (the container would run without the setup it expects),
     sidecar init containers (restartPolicy Always: Zun waits for each init
-    container to stop), volumeDevices, the volume rules above.
+    container to stop), volumeDevices, the volume rules of pod_volumes.
 
 Accepted with a warning (returned in CapsuleRequest.warnings, for an Event)
     liveness/readiness/startup probes: Zun cannot run them, so a container
@@ -102,13 +93,14 @@ Accepted with a warning (returned in CapsuleRequest.warnings, for an Event)
 
 import dataclasses
 import hashlib
-import math
 import re
 
 from zun_vk.translate import companion_labels
 from zun_vk.translate import errors
 from zun_vk.translate import pod_env
+from zun_vk.translate import pod_volumes
 from zun_vk.translate import quantity
+from zun_vk.zun_plugin import volume_hints
 
 LABEL_CLUSTER = 'zun-vk/cluster-id'
 LABEL_NODE = 'zun-vk/node'
@@ -126,7 +118,7 @@ ZUN_IMAGE_PATTERN = re.compile(r'[a-zA-Z0-9][a-zA-Z0-9_.-]')
 ZUN_IMAGE_MAX_LEN = 255
 
 RESTART_POLICIES = ('Always', 'OnFailure', 'Never')
-SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount'
+SERVICE_ACCOUNT_MOUNT = pod_volumes.SERVICE_ACCOUNT_MOUNT
 
 _NAME_UNSAFE = re.compile(r'[^a-z0-9_.-]+')
 _HEX = re.compile(r'[0-9a-f]')
@@ -162,7 +154,6 @@ _POD_FIELDS_WARN = (
      "operator to set them on the subnet (openstack subnet set "
      '--dns-nameserver)'),
 )
-_KNOWN_VOLUME_KEYS = ('name',)
 _PROTOCOLS = ('TCP', 'UDP')
 
 
@@ -183,9 +174,13 @@ class CapsuleDefaults:
     min_memory_mb: int = 4
     max_cpu: float = None
     max_memory_mb: int = None
-    empty_dir_size_gb: int = None
+    # Disk emptyDirs as Cinder volumes of at least this size
+    # ([zun]empty_dir_cinder_size_gb).
+    empty_dir_cinder_size_gb: int = None
     # The compute hosts run the companion driver ([zun]companion_driver).
     companion_driver: bool = False
+    # ... and the host agent too ([host_agents]): pod volumes on the host.
+    host_volumes: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,17 +247,20 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
             'spec.restartPolicy',
             "'%s' is not a restart policy Zun knows; use Always, OnFailure "
             'or Never' % restart_policy))
-    volumes, dropped = _volumes(spec, defaults, problems, warnings)
-    declared = {v.get('name') for v in spec.get('volumes') or []}
+    volumes = pod_volumes.pod_volumes(spec, defaults, problems, warnings)
 
     built = {'initContainers': [], 'containers': []}
     mounted = set()
-    for kind in ('initContainers', 'containers'):
+    host_mounts = {}
+    for kind, letter in (('initContainers', 'i'), ('containers', 'c')):
         for index, container in enumerate(spec.get(kind) or []):
             path = 'spec.%s[%d]' % (kind, index)
-            built[kind].append(_container(
+            zun_container, host = _container(
                 path, kind, container, resolved_env, defaults, volumes,
-                dropped, declared, mounted, problems, warnings))
+                mounted, problems, warnings)
+            built[kind].append(zun_container)
+            if host:
+                host_mounts[(letter, index)] = host
     if not built['containers']:
         problems.append(('spec.containers',
                          'a pod needs at least one container'))
@@ -275,12 +273,16 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
                                 meta.get('uid')))
     if defaults.companion_driver:
         labels.update(companion_labels.labels(pod))
+    plan = pod_volumes.plan_label(volumes, host_mounts)
+    if plan:
+        labels[volume_hints.VOLUMES_LABEL] = plan
     capsule_spec = {
         'containers': built['containers'],
         'initContainers': built['initContainers'],
         'restartPolicy': restart_policy,
     }
-    used_volumes = [v for v in volumes.values() if v['name'] in mounted]
+    used_volumes = [v for v in volumes.cinder.values()
+                    if v['name'] in mounted]
     if used_volumes:
         capsule_spec['volumes'] = used_volumes
     template = {
@@ -341,106 +343,9 @@ def _check_pod(spec, defaults, problems, warnings):
                         'Zun sizes a capsule from its containers.')
 
 
-def _volumes(spec, defaults, problems, warnings):
-    """Zun volumes by pod volume name, and the names dropped silently."""
-    volumes = {}
-    dropped = set()
-    mounts = {}
-    for kind in ('initContainers', 'containers'):
-        for container in spec.get(kind) or []:
-            for mount in container.get('volumeMounts') or []:
-                mounts.setdefault(mount.get('name'), []).append(mount)
-    for index, volume in enumerate(spec.get('volumes') or []):
-        path = 'spec.volumes[%d]' % index
-        name = volume.get('name') or ''
-        source = [k for k in volume if k not in _KNOWN_VOLUME_KEYS
-                  and volume[k] is not None]
-        kind = source[0] if source else 'emptyDir'
-        if _is_service_account_volume(name, kind, mounts.get(name, [])):
-            dropped.add(name)
-            continue
-        zun_name = name if len(name) >= 2 else name + '_vol'
-        if kind == 'cinder':
-            cinder = volume['cinder']
-            if cinder.get('readOnly'):
-                problems.append((path + '.cinder.readOnly', _READ_ONLY))
-            if cinder.get('secretRef'):
-                problems.append((path + '.cinder.secretRef',
-                                 'Zun attaches Cinder volumes with its own '
-                                 'credentials; remove secretRef'))
-            if not _zun_volume_id(cinder.get('volumeID')):
-                problems.append((path + '.cinder.volumeID', _VOLUME_ID))
-            if cinder.get('fsType'):
-                warnings.append(
-                    '%s.cinder.fsType: ignored; Zun mounts Cinder volumes '
-                    'with the filesystem its operator configured '
-                    '([volume]fstype).' % path)
-            volumes[name] = {'name': zun_name,
-                             'cinder': {'volumeID': cinder.get('volumeID')}}
-        elif kind == 'emptyDir' and defaults.empty_dir_size_gb:
-            empty_dir = volume.get('emptyDir') or {}
-            if empty_dir.get('medium') == 'Memory':
-                problems.append((path + '.emptyDir.medium',
-                                 'Zun capsules cannot mount memory-backed '
-                                 '(tmpfs) volumes; remove medium: Memory'))
-                continue
-            size = defaults.empty_dir_size_gb
-            if empty_dir.get('sizeLimit'):
-                try:
-                    limit = quantity.parse_quantity(empty_dir['sizeLimit'])
-                except ValueError as exc:
-                    problems.append((path + '.emptyDir.sizeLimit', str(exc)))
-                    continue
-                size = max(size, math.ceil(limit / 2 ** 30))
-            volumes[name] = {'name': zun_name,
-                             'cinder': {'size': size, 'autoRemove': True}}
-        else:
-            problems.append((path + '.' + kind, _volume_refusal(kind)))
-    return volumes, dropped
-
-
-# Zun's capsule schema takes a Cinder volume by its UUID, 36 characters.
-ZUN_VOLUME_ID_LEN = 36
-_VOLUME_ID = ('Zun takes a Cinder volume by its ID, the %d character UUID '
-              "that 'openstack volume show -c id' prints"
-              % ZUN_VOLUME_ID_LEN)
-
-
-def _zun_volume_id(volume_id):
-    return isinstance(volume_id, str) and len(volume_id) == ZUN_VOLUME_ID_LEN
-
-
-_READ_ONLY = ('Zun mounts Cinder volumes read-write and ignores readOnly; '
-              'remove readOnly to accept that')
-
-
-def _volume_refusal(kind):
-    if kind == 'hostPath':
-        return ('Zun capsules cannot mount paths of the compute host; use a '
-                'Cinder volume instead')
-    if kind == 'persistentVolumeClaim':
-        return ('persistent volume claims are not supported; use a cinder '
-                'volume source with the Cinder volume ID instead')
-    if kind == 'emptyDir':
-        return ('Zun capsules can only mount Cinder volumes; use a cinder '
-                'volume source with the ID of a Cinder volume instead')
-    return ('Zun capsules can only mount Cinder volumes; %s volumes are not '
-            'supported (use env or envFrom for configuration)' % kind)
-
-
-def _is_service_account_volume(name, kind, mounts):
-    if kind == 'projected':
-        named = name.startswith('kube-api-access-')
-    elif kind == 'secret':
-        named = '-token-' in name
-    else:
-        return False
-    return named and all(m.get('mountPath', '').rstrip('/') ==
-                         SERVICE_ACCOUNT_MOUNT for m in mounts)
-
-
 def _container(path, kind, container, resolved_env, defaults, volumes,
-               dropped, declared, mounted, problems, warnings):
+               mounted, problems, warnings):
+    """(Zun container, host mounts) of one pod container."""
     name = container.get('name') or ''
     _check_container(path, kind, container, problems, warnings)
     env = _container_env(path, container, resolved_env)
@@ -480,11 +385,12 @@ def _container(path, kind, container, resolved_env, defaults, volumes,
     result['resources'] = {
         'requests': _resources(path, container, defaults, problems,
                                warnings)}
-    mounts = _mounts(path, container, volumes, dropped, declared, problems)
+    mounts, host_mounts = pod_volumes.container_mounts(
+        path, container, volumes, env, problems)
     if mounts:
         result['volumeMounts'] = mounts
         mounted.update(m['name'] for m in mounts)
-    return result
+    return result, host_mounts
 
 
 _IMAGE_NAME = (
@@ -641,34 +547,6 @@ def _resources(path, container, defaults, problems, warnings):
                                  value, unit, high, unit)))
         requested[name] = float(value) if name == 'cpu' else int(value)
     return requested
-
-
-def _mounts(path, container, volumes, dropped, declared, problems):
-    mounts = []
-    for index, mount in enumerate(container.get('volumeMounts') or []):
-        mount_path = '%s.volumeMounts[%d]' % (path, index)
-        name = mount.get('name')
-        if name in dropped:
-            continue
-        if name not in volumes:
-            # A refused volume was reported already.
-            if name not in declared:
-                problems.append((mount_path + '.name',
-                                 "no volume named '%s' in spec.volumes"
-                                 % name))
-            continue
-        for field in ('subPath', 'subPathExpr'):
-            if mount.get(field):
-                problems.append((mount_path + '.' + field,
-                                 'Zun mounts whole volumes only'))
-        if mount.get('mountPropagation') not in (None, 'None'):
-            problems.append((mount_path + '.mountPropagation',
-                             'Zun does not support mount propagation'))
-        if mount.get('readOnly'):
-            problems.append((mount_path + '.readOnly', _READ_ONLY))
-        mounts.append({'name': volumes[name]['name'],
-                       'mountPath': mount.get('mountPath')})
-    return mounts
 
 
 def _meta(pod):

@@ -198,11 +198,10 @@ class _Drawer(object):
                 empty_dir['medium'] = self.sometimes_refused([''], 'Memory')
             if draw(st.booleans()):
                 empty_dir['sizeLimit'] = draw(quantities())
-            if not self.defaults.empty_dir_size_gb:
+            if (not self.defaults.empty_dir_cinder_size_gb or
+                    empty_dir.get('medium') == 'Memory'):
+                # Without host volumes: Cinder for disk ones only.
                 self.refused.append(path + '.emptyDir')
-                self._declare(name, path, 'refused')
-            elif empty_dir.get('medium') == 'Memory':
-                self.refused.append(path + '.emptyDir.medium')
                 self._declare(name, path, 'refused')
             else:
                 self._declare(name, path, 'mountable')
@@ -409,7 +408,7 @@ def _defaults(zun_limits):
         cpu=st.sampled_from([0.5, 1.0]),
         memory_mb=st.sampled_from([256, 512]),
         availability_zone=st.sampled_from([None, 'nova']),
-        empty_dir_size_gb=st.sampled_from([None, 1, 10]),
+        empty_dir_cinder_size_gb=st.sampled_from([None, 1, 10]),
         **{key: st.just(value) for key, value in zun_limits.items()})
 
 

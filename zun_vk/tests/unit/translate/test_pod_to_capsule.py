@@ -362,9 +362,10 @@ REFUSALS = [
      'spec.volumes[1].emptyDir', None),
     ({'spec': {'volumes': [{'name': 'c', 'configMap': {'name': 'cm'}}]}},
      'spec.volumes[1].configMap',
-     'spec.volumes[1].configMap: Zun capsules can only mount Cinder '
-     'volumes; configMap volumes are not supported (use env or envFrom for '
-     'configuration).'),
+     "spec.volumes[1].configMap: configMap volumes need zun-vk's companion "
+     'driver and host agent on the compute hosts (install both, then set '
+     '[zun]companion_driver = true and configure [host_agents] in '
+     'zun-vk.conf).'),
     ({'spec': {'volumes': [{'name': 's', 'secret': {'secretName': 's'}}]}},
      'spec.volumes[1].secret', None),
     ({'spec': {'volumes': [{'name': 'p', 'projected': {'sources': []}}]}},
@@ -524,7 +525,8 @@ def test_token_named_volume_mounted_elsewhere_is_refused():
     with pytest.raises(errors.UnsupportedPod) as exc:
         translate(pod)
     assert exc.value.field_path == 'spec.volumes[0].projected'
-    assert exc.value.reason.startswith('Zun capsules can only mount Cinder')
+    assert exc.value.reason.startswith(
+        "projected volumes need zun-vk's companion driver")
 
 
 def test_cinder_volume():
@@ -565,18 +567,20 @@ def test_empty_dir_backed_by_cinder_when_configured(empty_dir, size):
     pod = make_pod(spec={'volumes': [{'name': 'tmp', 'emptyDir': empty_dir}]})
     pod['spec']['containers'][0]['volumeMounts'] = [
         {'name': 'tmp', 'mountPath': '/tmp'}]
-    defaults = ptc.CapsuleDefaults(empty_dir_size_gb=1)
+    defaults = ptc.CapsuleDefaults(empty_dir_cinder_size_gb=1)
     spec = translate(pod, defaults=defaults).template['spec']
     assert spec['volumes'] == [
         {'name': 'tmp', 'cinder': {'size': size, 'autoRemove': True}}]
 
 
-def test_memory_empty_dir_refused_even_when_configured():
+def test_memory_empty_dir_needs_host_volumes_even_with_cinder():
     pod = make_pod(spec={'volumes': [{'name': 'shm', 'emptyDir': {
         'medium': 'Memory'}}]})
     with pytest.raises(errors.UnsupportedPod) as exc:
-        translate(pod, defaults=ptc.CapsuleDefaults(empty_dir_size_gb=1))
-    assert exc.value.field_path == 'spec.volumes[1].emptyDir.medium'
+        translate(pod, defaults=ptc.CapsuleDefaults(
+            empty_dir_cinder_size_gb=1))
+    assert exc.value.field_path == 'spec.volumes[1].emptyDir'
+    assert 'companion driver and host agent' in exc.value.reason
 
 
 # --- environment ---
