@@ -75,6 +75,22 @@ plugin_opts = [
                      'a host, so a later delete would only remove database '
                      'rows and the containers would leak. Needs a wrapped '
                      'driver with delete_capsule (the docker driver).'),
+    cfg.StrOpt('pods_dir',
+               default='/var/lib/zun-vk/capsules',
+               help="Where the host directories of capsules' pod volumes "
+                    '(configMap, secret, downwardAPI, projected, emptyDir) '
+                    'live: the same directory as zun-vk-agent\'s '
+                    '[agent]pods_dir on this host. zun-compute\'s user '
+                    'must be able to create directories in it.'),
+    cfg.IntOpt('volumes_timeout',
+               default=120,
+               min=1,
+               help='Seconds a capsule with pod volumes waits, before its '
+                    'containers are created, for zun-vk-agent to prepare '
+                    'the volumes and for zun-vk to deliver their files. '
+                    'After that the capsule fails to create, with a reason '
+                    'that says what was missing; zun-vk creates it again '
+                    'after its back-off.'),
 ]
 
 

@@ -13,13 +13,17 @@ driver by ``__getattr__``.
 
 Extras on top of the wrapped driver:
 
-* ``create_capsule``: capsule.create.start, then capsule.create.end or
+* ``create_capsule``: the pod's host volumes (host_volumes): the plan is
+  written, the containers wait until the agent prepared them and zun-vk
+  delivered their files, then mount them. capsule.create.start, then
+  capsule.create.end or
   capsule.create.error once zun-compute has saved the outcome (the
   docker driver returns before the capsule row says Running; the error
   is recorded by the manager after the driver raised), so that zun-vk's
   refresh reads the new state. A failed create is cleaned up in the
   engine ([zun_vk_plugin]cleanup_failed_capsules).
-* ``delete_capsule``: capsule.delete.end once the capsule's row is gone.
+* ``delete_capsule``: capsule.delete.end once the capsule's row is gone;
+  its host volumes are left to the agent to remove.
 * ``update_containers_states`` (zun-compute's periodic sync, called with
   the plain containers and then with the capsules of all hosts): syncs
   the containers inside this host's capsules from the engine (docker
@@ -38,9 +42,11 @@ from zun.container import driver as zun_driver
 
 from zun_vk.zun_plugin import capsule_hints
 from zun_vk.zun_plugin import conf as plugin_conf
+from zun_vk.zun_plugin import host_volumes
 from zun_vk.zun_plugin import notifier
 from zun_vk.zun_plugin import payload
 from zun_vk.zun_plugin import state_sync
+from zun_vk.zun_plugin import volume_hints
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -150,6 +156,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
         if capsule_sync is None and _is_docker(wrapped):
             capsule_sync = state_sync.DockerCapsuleSync()
         self.capsule_sync = capsule_sync
+        self.mounts_host_volumes = _hook_binds(wrapped)
 
     def __getattr__(self, name):
         # Only reached for attributes the class and instance lack.
@@ -204,18 +211,54 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
         _apply_entrypoints(capsule)
         _apply_hostname(capsule)
         try:
+            args, kwargs = self._prepare_volumes(capsule, args, kwargs)
             result = self.wrapped.create_capsule(context, capsule, *args,
                                                  **kwargs)
         except Exception:
             # zun-compute records Error (and drops the host) right after
             # this raises; tell zun-vk once that is saved.
             self._cleanup_failed_create(context, capsule)
+            self._volumes_done(capsule)
             self._emit_after_save(capsule, 'capsule.create.error')
             raise
         # zun-compute's final save of the create task is on the object it
         # passed in (the docker driver returns that same object).
         self._created(capsule)
         return result
+
+    def _prepare_volumes(self, capsule, args, kwargs):
+        """Wait for the capsule's host volumes; the args that mount them.
+
+        Zun's manager passes (image, requested_networks,
+        requested_volumes) positionally.
+        """
+        plan = host_volumes.plan_of(capsule)
+        if plan is None:
+            return args, kwargs
+        if not self.mounts_host_volumes:
+            raise volume_hints.BadPlan(
+                'the pod has volumes only the docker driver can mount '
+                '([zun_vk_plugin]wrapped_driver is %r)'
+                % CONF.zun_vk_plugin.wrapped_driver)
+        root = CONF.zun_vk_plugin.pods_dir
+        uuid = payload.field(capsule, 'uuid')
+        host_volumes.write_plan(root, uuid, plan)
+        host_volumes.wait_ready(root, uuid, plan,
+                                CONF.zun_vk_plugin.volumes_timeout)
+        if len(args) >= 3:
+            args = args[:2] + (host_volumes.with_binds(
+                args[2], capsule, root, plan),) + tuple(args[3:])
+        else:
+            kwargs = dict(kwargs, requested_volumes=host_volumes.with_binds(
+                kwargs.get('requested_volumes'), capsule, root, plan))
+        return args, kwargs
+
+    @_never_raise
+    def _volumes_done(self, capsule):
+        """The agent may remove the capsule's host volumes."""
+        if host_volumes.plan_of(capsule) is not None:
+            host_volumes.mark_deleted(CONF.zun_vk_plugin.pods_dir,
+                                      payload.field(capsule, 'uuid'))
 
     @_never_raise
     def _created(self, capsule):
@@ -256,6 +299,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
             # zun-compute records Error next.
             self._emit_after_save(capsule, 'capsule.update')
             raise
+        self._volumes_done(capsule)
         if not hooked:
             gone()
         return result
@@ -343,6 +387,22 @@ def _apply_entrypoints(capsule):
                 payload.field(container, 'command'), length)
             container.entrypoint = entrypoint
             container.command = command
+
+
+def _hook_binds(wrapped):
+    """Let the docker driver mount the host binds of host_volumes.
+
+    False when the wrapped driver has no such hook (not docker's).
+    """
+    original = getattr(wrapped, '_get_binds', None)
+    if original is None:
+        return False
+
+    def get_binds(context, requested_volumes):
+        return host_volumes.add_binds(original(context, requested_volumes),
+                                      requested_volumes)
+    wrapped._get_binds = get_binds
+    return True
 
 
 def _sandbox_never_made(capsule, exc):

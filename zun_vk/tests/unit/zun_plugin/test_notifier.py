@@ -168,5 +168,7 @@ def test_conf_lists_its_options():
         'notification_topics': ['notifications'],
         'notification_queue_size': 1000,
         'notification_retry': 3,
+        'pods_dir': '/var/lib/zun-vk/capsules',
+        'volumes_timeout': 120,
         'cleanup_failed_capsules': True,
     }
