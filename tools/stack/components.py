@@ -932,6 +932,8 @@ def write_zun_conf(ctx):
             'default_timeout': 120,
         }
         sections['network'] = {'driver': 'zunvk_podman'}
+        # Shared with zun-vk-agent: the host directories of pod volumes.
+        sections['zun_vk_plugin']['pods_dir'] = pod_volumes_dir(ctx)
     text = ini(sections)
     write_file(zun_conf_path(ctx), text, 0o600)
     for sub in ('state', 'lock', 'test-driver'):
@@ -1113,6 +1115,11 @@ class ZunVK(Component):
                     return False
                 return beat >= int(started) - 1
         return False
+
+
+def pod_volumes_dir(ctx):
+    """zun-compute's and the agent's pods_dir."""
+    return ctx.path('pod-volumes')
 
 
 def write_zun_vk_conf(ctx, extra_sections=None):

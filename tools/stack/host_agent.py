@@ -31,7 +31,8 @@ def write_agent_conf(ctx):
                   'client_ca_file': pki.agent('ca.crt'),
                   'allowed_clients': streaming_pki.ZUN_VK_CLIENT_NAME,
                   'ticket_public_key_file': pki.agent('ticket.pub'),
-                  'docker_url': podman.api_url(ctx)},
+                  'docker_url': podman.api_url(ctx),
+                  'pods_dir': comp.pod_volumes_dir(ctx)},
     })
     return comp.write_file(conf_path(ctx), text, 0o600)
 

@@ -40,6 +40,16 @@ sync_opts = [
                min=1,
                help='Longest delay in seconds between retries of a pod '
                     'action that failed with a transient error.'),
+    cfg.IntOpt('volume_refresh_interval',
+               default=50,
+               min=5,
+               help='Seconds between two renderings of the files of a '
+                    "pod's configMap, secret, downwardAPI and projected "
+                    'volumes; what changed (an edited ConfigMap or Secret, '
+                    "the pod's labels or annotations, a renewed service "
+                    'account token) is then sent to the host agent. The '
+                    'kubelet takes about a minute. Each rendering reads '
+                    'the ConfigMaps and Secrets the pod mounts.'),
 ]
 
 

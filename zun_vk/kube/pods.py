@@ -1,4 +1,5 @@
-"""Kubernetes I/O for the node's pods: list, watch, status, delete, Events.
+"""Kubernetes I/O for the node's pods: list, watch, status, delete, Events,
+and what their volumes read (ConfigMaps, Secrets, service account tokens).
 
 Pods are handled as plain dicts in API JSON form (camelCase), the form the
 pure translation functions take.
@@ -6,6 +7,7 @@ pure translation functions take.
 
 import uuid
 
+from kubernetes import client as k8s_client
 from kubernetes.client import exceptions as k8s_exc
 from kubernetes import watch as k8s_watch
 from oslo_log import log as logging
@@ -126,6 +128,48 @@ class PodClient(object):
                 return None
             raise
         return dict(secret.data or {})
+
+    def config_map(self, namespace, name):
+        """The ConfigMap as JSON (data, binaryData), or None if missing."""
+        try:
+            return self.kube.to_dict(self.kube.core.read_namespaced_config_map(
+                name, namespace, _request_timeout=self.kube.timeout))
+        except k8s_exc.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def secret(self, namespace, name):
+        """The Secret as JSON (data in base64), or None if missing."""
+        try:
+            return self.kube.to_dict(self.kube.core.read_namespaced_secret(
+                name, namespace, _request_timeout=self.kube.timeout))
+        except k8s_exc.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def service_account_token(self, pod, audience, expiration_seconds):
+        """(token, expires at: aware datetime) for the pod's account.
+
+        A TokenRequest bound to the pod, as the kubelet makes it: the
+        token stops working when the pod is deleted. No audience means
+        the API server's own.
+        """
+        meta = pod['metadata']
+        account = (pod.get('spec') or {}).get('serviceAccountName') or (
+            'default')
+        body = k8s_client.AuthenticationV1TokenRequest(
+            spec=k8s_client.V1TokenRequestSpec(
+                audiences=[audience] if audience else [],
+                expiration_seconds=int(expiration_seconds),
+                bound_object_ref=k8s_client.V1BoundObjectReference(
+                    api_version='v1', kind='Pod', name=meta['name'],
+                    uid=meta['uid'])))
+        reply = self.kube.core.create_namespaced_service_account_token(
+            account, meta['namespace'], body,
+            _request_timeout=self.kube.timeout)
+        return reply.status.token, reply.status.expiration_timestamp
 
     # writes ----------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from zun_vk.kube import pods as pod_client
 from zun_vk.kube import timestamps
 from zun_vk.services import capsule_removal
 from zun_vk.services import create_retry
+from zun_vk.services import pod_files
 from zun_vk.translate import active_deadline
 from zun_vk.translate import capsule_to_status as to_status
 from zun_vk.translate import errors as translate_errors
@@ -69,7 +70,7 @@ def pod_started(pod):
 
 class PodHandler(object):
     def __init__(self, conf, state, pods, zun, events, cluster=None,
-                 cluster_id=None):
+                 cluster_id=None, files=None):
         self.conf = conf
         # kube/cluster_identity.py: [DEFAULT]cluster_id or kube-system's
         # UID.
@@ -84,6 +85,9 @@ class PodHandler(object):
         self.removal = capsule_removal.CapsuleRemoval(state, pods, zun,
                                                       events)
         self.retry = create_retry.CreateRetry(state.now)
+        # pod_files.PodFiles: the files of the pods' volumes on the hosts.
+        self.files = files if files is not None else (
+            pod_files.NoHostVolumes())
         # pod UID -> (deadline, time after which no wake-up is pending)
         self.deadline_wakeups = {}
 
@@ -132,6 +136,7 @@ class PodHandler(object):
             return self._retry_create(pod, capsule)
         if to_status.capsule_ran(capsule):
             self.retry.started(uid)
+        self.files.track(pod, capsule)
         return self._deadline_wakeup(self._write_status(pod, capsule))
 
     # create --------------------------------------------------------------
@@ -254,6 +259,7 @@ class PodHandler(object):
             raise failure
         capsule = self.state.set_capsule(pod['metadata']['uid'], capsule,
                                          sent) or capsule
+        self.files.track(pod, capsule)
         LOG.info('Pod %s: created capsule %s (%s)', key,
                  capsule.get('name'), capsule.get('uuid'))
         self.events.record(pod, 'Normal', 'CapsuleCreated',
@@ -312,7 +318,9 @@ class PodHandler(object):
             cpu=self.conf.zun.default_cpu,
             memory_mb=self.conf.zun.default_memory_mb,
             availability_zone=self.conf.zun.availability_zone,
-            companion_driver=self.conf.zun.companion_driver)
+            companion_driver=self.conf.zun.companion_driver,
+            host_volumes=self.files.enabled,
+            empty_dir_cinder_size_gb=self.conf.zun.empty_dir_cinder_size_gb)
 
     # status --------------------------------------------------------------
 
@@ -414,6 +422,7 @@ class PodHandler(object):
         """The pod left the API without us: remove its capsule."""
         uid = self.state.take_gone_uid(key)
         if uid is not None:
+            self.files.forget(uid)
             self.deadline_wakeups.pop(uid, None)
             self.retry.forget(uid)
             self.removal.pod_gone(key, uid)

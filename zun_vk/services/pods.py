@@ -15,11 +15,13 @@ import time
 
 from oslo_log import log as logging
 
+from zun_vk.hostlink import client as agent_client
 from zun_vk.kube import client as kube_client
 from zun_vk.kube import cluster_identity
 from zun_vk.kube import cluster_view
 from zun_vk.kube import pods as pod_client
 from zun_vk.services import base
+from zun_vk.services import pod_files
 from zun_vk.services import pod_handler
 from zun_vk.services import pod_state
 from zun_vk import workqueue
@@ -50,10 +52,11 @@ class PodService(base.Worker):
         self.pods = pod_client.PodClient(self.kube, conf.node_name)
         self.events = pod_client.EventRecorder(self.kube, conf.node_name)
         self.state = pod_state.NodeState()
+        self.files = self._pod_files()
         self.handler = pod_handler.PodHandler(
             conf, self.state, self.pods, self.zun, self.events,
             cluster=cluster_view.ClusterView(self.kube, conf.node_name),
-            cluster_id=self.cluster_id)
+            cluster_id=self.cluster_id, files=self.files)
         for index in range(conf.sync.pod_workers):
             self.spawn('worker-%d' % index, self._work)
         self.spawn('watch', self._watch_loop)
@@ -61,10 +64,21 @@ class PodService(base.Worker):
         self.spawn('reconcile', self._reconcile_loop)
         if self.hints is not None:
             self.spawn('hints', self._hint_loop)
+        if self.files.enabled:
+            self.spawn('volume-files', self.files.run,
+                       lambda: self.stopping)
         LOG.info('Pod worker started: %d workers, capsule poll every %d s, '
                  'reconcile every %d s', conf.sync.pod_workers,
                  conf.sync.status_poll_interval,
                  conf.sync.reconcile_interval)
+
+    def _pod_files(self):
+        """Pod volumes on the hosts need the companion and the agents."""
+        agents = agent_client.AgentClient(self.conf)
+        if not (self.conf.zun.companion_driver and agents.configured):
+            return pod_files.NoHostVolumes()
+        return pod_files.PodFiles(self.conf, self.state, self.pods, agents,
+                                  self.events)
 
     def _connect_kubernetes(self):
         """The Kubernetes client and the cluster's id; False if stopping.

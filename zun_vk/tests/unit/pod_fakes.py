@@ -15,7 +15,8 @@ def conf():
         node=types.SimpleNamespace(internal_ip='10.0.0.1'),
         zun=types.SimpleNamespace(default_cpu=0.5, default_memory_mb=256,
                                   availability_zone=None,
-                                  companion_driver=False))
+                                  companion_driver=False,
+                                  empty_dir_cinder_size_gb=None))
 
 
 def make_pod(name='p', uid='0123456789abcdef', phase='Pending', **meta):
