@@ -26,7 +26,8 @@ agent_group = cfg.OptGroup(
          'private key (checked with ticket_public_key_file) that names '
          'this host, the operation and the container, expires within '
          'seconds and works once. The host holds no Kubernetes or '
-         'OpenStack credentials.')
+         'OpenStack credentials. It also keeps the host directories of '
+         'the capsules\' volumes (pods_dir).')
 
 agent_opts = [
     cfg.StrOpt('host',
@@ -105,6 +106,51 @@ agent_opts = [
                help='Connections served at once (each open log stream, '
                     'exec, attach or port-forward holds one); more are '
                     'closed at once.'),
+    cfg.StrOpt('pods_dir',
+               default='/var/lib/zun-vk/capsules',
+               help='Directory of the capsules\' volumes on this host '
+                    '(configMap, secret, downwardAPI, projected and '
+                    'emptyDir), one <capsule uuid>/ each: the zun-vk '
+                    'companion driver inside zun-compute creates them, '
+                    'the agent mounts and fills them, the engine '
+                    'bind-mounts them into the containers. Must be the '
+                    'same path as the driver\'s. The agent creates it '
+                    '(mode 0711, missing parents 0755) if missing; the '
+                    'user zun-compute runs as must be able to create '
+                    'directories in it (see pods_dir_owner).'),
+    cfg.StrOpt('pods_dir_owner',
+               default='',
+               help='User (and group: "user:group"; names or numbers) '
+                    'pods_dir is given to at start, so that zun-compute '
+                    'running as that user can create capsule directories '
+                    'in it. Empty: its owner stays as it is (root when '
+                    'the agent created it), which suits a zun-compute '
+                    'that runs as root.'),
+    cfg.IntOpt('files_tmpfs_size',
+               default=64,
+               min=1,
+               help='Size in MiB of the tmpfs mounted at files/ of each '
+                    'capsule with configMap, secret, downwardAPI or '
+                    'projected volumes; all such volumes of one capsule '
+                    'share it. Their files live in memory only and go '
+                    'with the capsule.'),
+    cfg.IntOpt('memory_tmpfs_size',
+               default=0,
+               min=0,
+               help='Size in MiB of the tmpfs of an emptyDir with medium '
+                    'Memory that has no sizeLimit. 0: tmpfs\'s own '
+                    'default, half of the host\'s memory, as the kubelet '
+                    '1.20 mounts it. The pages used count against the '
+                    'memory of the container that writes them.'),
+    cfg.IntOpt('orphan_dir_age',
+               default=3600,
+               min=60,
+               help='Seconds after which a capsule directory whose '
+                    'capsule the engine does not have (no container '
+                    'zun-<capsule uuid>) is unmounted and removed, for '
+                    'capsules that failed or went without the driver '
+                    'saying so. Longer than the creation of a capsule '
+                    'may take, image pulls included.'),
 ]
 
 

@@ -13,10 +13,13 @@ request                                                         operation
 ``POST /v1/capsules/{c}/containers/{m}/attach?stdin=&tty=``     attach
 (upgrade)
 ``POST /v1/capsules/{c}/portforward?port=`` (upgrade)           portforward
+``PUT /v1/capsules/{c}/volumes/{volume}`` (JSON body)           files
 ==============================================================  ===========
 
 Every request but healthz carries its ticket in ``X-Zun-VK-Ticket``.
 Upgrades ask for ``Upgrade: zun-vk-stream/1`` (see hostlink.framing).
+The files body is hostlink.files_body's; its ticket names the volume and
+the body's SHA-256.
 """
 
 import dataclasses
@@ -32,6 +35,8 @@ UPGRADE_OPERATIONS = frozenset([tickets.EXEC, tickets.ATTACH,
                                 tickets.PORT_FORWARD])
 
 _UUID = r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+# A Kubernetes volume name: a DNS label.
+_VOLUME = r'[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?'
 _PATHS = [
     (re.compile(r'^/healthz$'), HEALTHZ, 'GET'),
     (re.compile(r'^/v1/stats$'), tickets.STATS, 'GET'),
@@ -48,6 +53,9 @@ _PATHS = [
      tickets.ATTACH, 'POST'),
     (re.compile(r'^/v1/capsules/(?P<capsule>%s)/portforward$' % _UUID),
      tickets.PORT_FORWARD, 'POST'),
+    (re.compile(r'^/v1/capsules/(?P<capsule>%s)/volumes/(?P<volume>%s)$'
+                % (_UUID, _VOLUME)),
+     tickets.FILES, 'PUT'),
 ]
 MAX_COMMAND_ARGS = 1024
 MAX_COMMAND_BYTES = 65536
@@ -71,17 +79,25 @@ class Request:
     since: float = None
     timestamps: bool = False
     limit_bytes: int = None
+    volume: str = None
 
     @property
     def upgrade(self):
         return self.op in UPGRADE_OPERATIONS
 
+    @property
+    def has_body(self):
+        return self.op == tickets.FILES
+
     def ticket_target(self):
-        """Keyword arguments of tickets.verify for this request."""
+        """Keyword arguments of tickets.verify for this request.
+
+        A body is added by the server once read.
+        """
         return {'op': self.op, 'capsule': self.capsule,
                 'container': self.container, 'port': self.port,
                 'command': list(self.command) if self.command is not None
-                else None}
+                else None, 'volume': self.volume}
 
 
 def _one(query, name):
@@ -161,7 +177,8 @@ def parse(method, target):
             raise BadRequest(405, '%s needs %s' % (split.path, allowed))
         fields = match.groupdict()
         args = {'op': op, 'capsule': fields.get('capsule'),
-                'container': fields.get('container')}
+                'container': fields.get('container'),
+                'volume': fields.get('volume')}
         if op == tickets.LOGS:
             args.update(follow=_bool(query, 'follow'),
                         tail=_int(query, 'tail', 0),

@@ -10,8 +10,11 @@ vouch for:
    [agent]allowed_clients (403), so another certificate of the same CA,
    such as an agent's server certificate, is no client;
 3. the ticket in X-Zun-VK-Ticket must be signed by zun-vk's key, name
-   this host, the operation and the target of this very request, be in
-   its time and unused (401/403).
+   this host, the operation and the target of this very request (for a
+   files write also the SHA-256 of its body, read before the ticket is
+   checked), be in its time and unused (401/403).
+
+Request bodies (files writes) are never logged.
 """
 
 import http.server
@@ -26,9 +29,11 @@ from zun_vk.host_agent import base
 from zun_vk.host_agent import routes
 from zun_vk.host_agent import sessions
 from zun_vk.host_agent import usage
+from zun_vk.hostlink import files_body
 from zun_vk.hostlink import framing
 from zun_vk.hostlink import tickets
 from zun_vk.hostlink import tlsio
+from zun_vk import http_error
 from zun_vk import tls_http
 from zun_vk import version
 
@@ -87,6 +92,9 @@ class AgentRequestHandler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self._serve()
 
+    def do_PUT(self):
+        self._serve()
+
     # -- replies --------------------------------------------------------
 
     def _reply(self, status, body,
@@ -118,13 +126,13 @@ class AgentRequestHandler(http.server.BaseHTTPRequestHandler):
                            '[agent]allowed_clients'
                            % (', '.join(sorted(names)) or '(no name)'))
 
-    def _check_ticket(self, request):
+    def _check_ticket(self, request, body=None):
         try:
             tickets.verify(
                 self.server.ticket_key, self.headers.get(
                     routes.TICKET_HEADER, ''),
                 host=self.server.host, clock_skew=self.server.clock_skew,
-                replay_cache=self.server.replay_cache,
+                replay_cache=self.server.replay_cache, body=body,
                 **request.ticket_target())
         except tickets.TicketError as exc:
             raise _Refusal(exc.status, exc.reason) from None
@@ -135,6 +143,30 @@ class AgentRequestHandler(http.server.BaseHTTPRequestHandler):
         if upgrade != framing.PROTOCOL or 'upgrade' not in connection:
             raise _Refusal(426, 'this operation needs Connection: Upgrade '
                            'and Upgrade: %s' % framing.PROTOCOL)
+
+    def _read_body(self):
+        """The request body: Content-Length bytes, at most MAX_BODY."""
+        if self.headers.get('Transfer-Encoding'):
+            raise _Refusal(411, 'send the body with Content-Length, not '
+                           'Transfer-Encoding')
+        length = self.headers.get('Content-Length')
+        if length is None:
+            raise _Refusal(411, '%s needs Content-Length' % self.command)
+        if not length.isdigit():
+            raise _Refusal(400, 'bad Content-Length %r' % length[:32])
+        length = int(length)
+        if length > files_body.MAX_BODY:
+            raise _Refusal(413, 'the body of %d bytes is larger than %d '
+                           'bytes' % (length, files_body.MAX_BODY))
+        body = bytearray()
+        while len(body) < length:
+            # rfile is unbuffered: a read may return less than asked.
+            chunk = self.rfile.read(min(65536, length - len(body)))
+            if not chunk:
+                raise _Refusal(400, 'the body ended after %d of %d bytes'
+                               % (len(body), length))
+            body += chunk
+        return bytes(body)
 
     # -- dispatch -------------------------------------------------------
 
@@ -150,6 +182,12 @@ class AgentRequestHandler(http.server.BaseHTTPRequestHandler):
                 return
             if request.upgrade:
                 self._check_upgrade()
+            if request.has_body:
+                # Read first: the ticket names the body's digest.
+                body = self._read_body()
+                self._check_ticket(request, body)
+                self._op_files(request, body)
+                return
             self._check_ticket(request)
             # Authorized: from here on the time limit is the peers' own
             # (a follower of a quiet log may wait for hours).
@@ -157,11 +195,35 @@ class AgentRequestHandler(http.server.BaseHTTPRequestHandler):
             getattr(self, '_op_' + request.op)(request)
         except _Refusal as exc:
             self._refuse(exc.status, exc.message)
-        except base.EngineError as exc:
+        except (base.EngineError, http_error.HTTPError) as exc:
             self._refuse(exc.status, exc.message)
 
+    def _op_files(self, request, body):
+        pod_dirs = self.server.pod_dirs
+        if pod_dirs is None:
+            raise _Refusal(404, 'this agent keeps no capsule volumes')
+        try:
+            payload = files_body.decode(body)
+        except files_body.BadBody as exc:
+            raise _Refusal(400, str(exc)) from None
+        written = pod_dirs.write_files(request.capsule, request.volume,
+                                       payload)
+        if written:
+            LOG.info('Wrote %d files into volume %s of capsule %s',
+                     len(payload), request.volume, request.capsule)
+        else:
+            LOG.debug('Volume %s of capsule %s is up to date',
+                      request.volume, request.capsule)
+        self._reply(200, sessions.json_body({'written': written}),
+                    content_type='application/json')
+
     def _op_lookup(self, request):
-        if not self.server.engine.has_capsule(request.capsule):
+        # A capsule being created here has its volume directory before
+        # the engine has any container of it.
+        pod_dirs = self.server.pod_dirs
+        if not (pod_dirs is not None and pod_dirs.has_capsule(
+                request.capsule)) and \
+                not self.server.engine.has_capsule(request.capsule):
             raise _Refusal(404, 'capsule %s is not on host %s'
                            % (request.capsule, self.server.host))
         self._reply(200, sessions.json_body({
@@ -250,8 +312,10 @@ class AgentHTTPServer(tls_http.ThreadingTLSServer):
 
     def __init__(self, address, ssl_context, engine, ticket_key, host,
                  allowed_clients, clock_skew=30, handshake_timeout=10,
-                 max_connections=256, host_usage=usage.host_usage):
+                 max_connections=256, host_usage=usage.host_usage,
+                 pod_dirs=None):
         self.engine = engine
+        self.pod_dirs = pod_dirs
         self.ticket_key = ticket_key
         self.host = host
         self.allowed_clients = list(allowed_clients)

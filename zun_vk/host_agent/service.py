@@ -1,4 +1,7 @@
 """The agent as an oslo.service service: built in start(), gone in stop().
+
+Two threads: the HTTPS server's accept loop and the poll of the capsule
+volume directories ([agent]pods_dir, see pod_dirs).
 """
 
 import threading
@@ -6,6 +9,7 @@ import threading
 from oslo_log import log as logging
 
 from zun_vk.host_agent import conf as agent_conf
+from zun_vk.host_agent import pod_dirs as pod_dirs_mod
 from zun_vk.host_agent import server as server_mod
 from zun_vk.hostlink import tickets
 
@@ -18,12 +22,34 @@ class ConfigurationError(Exception):
     """Something in [agent] keeps the agent from starting; one line."""
 
 
-def build_server(conf, engine=None):
+def build_pod_dirs(conf, engine=None, mounter=None):
+    """The PodDirs of [agent]pods_dir, its root made and owned.
+
+    Orphans are asked of engine's has_capsule (none: never removed);
+    mounter defaults to real mounts.
+    """
+    group = conf.agent
+    capsule_exists = getattr(engine, 'has_capsule', None)
+    pod_dirs = pod_dirs_mod.PodDirs(
+        group.pods_dir, capsule_exists=capsule_exists, mounter=mounter,
+        files_size=group.files_tmpfs_size * pod_dirs_mod.MIB,
+        memory_size=group.memory_tmpfs_size * pod_dirs_mod.MIB,
+        orphan_age=group.orphan_dir_age,
+        owner=group.pods_dir_owner or None)
+    try:
+        pod_dirs.ensure_root()
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError('cannot prepare [agent]pods_dir %s: %s' % (
+            group.pods_dir, getattr(exc, 'strerror', None) or exc)) from None
+    return pod_dirs
+
+
+def build_server(conf, engine=None, pod_dirs=None):
     """An AgentHTTPServer bound to [agent]bind_address:port.
 
     engine defaults to the docker engine at [agent]docker_url (imported
     here so that the server can be built with another engine without
-    the docker SDK).
+    the docker SDK). Without pod_dirs the server writes no volumes.
     """
     group = conf.agent
     missing = agent_conf.missing_options(conf)
@@ -53,7 +79,7 @@ def build_server(conf, engine=None):
             host=group.host, allowed_clients=group.allowed_clients,
             clock_skew=group.ticket_clock_skew,
             handshake_timeout=group.handshake_timeout,
-            max_connections=group.max_connections)
+            max_connections=group.max_connections, pod_dirs=pod_dirs)
     except OSError as exc:
         raise ConfigurationError('cannot listen on %s:%d: %s' % (
             group.bind_address, group.port, exc.strerror or exc)) from None
@@ -63,9 +89,11 @@ def check(conf):
     """Raise ConfigurationError unless build_server would succeed.
 
     Loads the certificates and the key and binds the port once (then
-    lets go of it), without touching the engine, which may start later.
+    lets go of it), without touching the engine, which may start later;
+    makes [agent]pods_dir if missing.
     """
     build_server(conf, engine=_NO_ENGINE).server_close()
+    build_pod_dirs(conf)
 
 
 _NO_ENGINE = object()
@@ -74,12 +102,16 @@ _NO_ENGINE = object()
 class AgentService(service.ServiceBase):
     """Serves until stop(); nothing is built before start()."""
 
-    def __init__(self, conf, engine=None):
+    def __init__(self, conf, engine=None, mounter=None):
         super().__init__()
         self.conf = conf
         self._engine = engine
+        self._mounter = mounter
         self.server = None
+        self.pod_dirs = None
         self._thread = None
+        self._pods_thread = None
+        self._pods_stop = threading.Event()
         self._stopped = threading.Event()
 
     @property
@@ -88,7 +120,25 @@ class AgentService(service.ServiceBase):
 
     def start(self):
         self._stopped.clear()
-        self.server = build_server(self.conf, self._engine)
+        self._pods_stop.clear()
+        server = build_server(self.conf, self._engine)
+        try:
+            server.pod_dirs = build_pod_dirs(self.conf, server.engine,
+                                             self._mounter)
+        except ConfigurationError:
+            server.server_close()
+            raise
+        self.server, self.pod_dirs = server, server.pod_dirs
+        if pod_dirs_mod.private_mount_namespace():
+            LOG.warning('zun-vk-agent runs in a mount namespace of its own '
+                        '(systemd ProtectSystem=, PrivateTmp= and the '
+                        'like make one): the container engine will not '
+                        'see the tmpfs volumes it mounts in %s',
+                        self.conf.agent.pods_dir)
+        self._pods_thread = threading.Thread(
+            target=self.pod_dirs.run, args=(self._pods_stop,),
+            name='agent-pod-dirs', daemon=True)
+        self._pods_thread.start()
         self._thread = threading.Thread(target=self.server.serve_forever,
                                         kwargs={'poll_interval': 0.2},
                                         name='agent-accept', daemon=True)
@@ -98,6 +148,10 @@ class AgentService(service.ServiceBase):
                  self.conf.agent.docker_url)
 
     def stop(self, graceful=False):
+        self._pods_stop.set()
+        if self._pods_thread is not None:
+            self._pods_thread.join(10)
+            self._pods_thread = None
         server, self.server = self.server, None
         if server is not None:
             server.shutdown()

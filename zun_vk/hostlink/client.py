@@ -1,13 +1,16 @@
 """zun-vk's client of the host agents (zun-vk-agent on compute hosts).
 
 The kubelet server calls AgentClient for a pod's logs, exec, attach,
-port-forward and for the statistics of a host. Every call opens its own
+port-forward and for the statistics of a host, and zun-vk for the files
+of pods' volumes (put_files). Every call opens its own
 mutual-TLS connection to the agent of the capsule's host and carries a
 fresh ticket that names exactly that request (see tickets). Errors are
 AgentError with an HTTP-like status:
 
 * 404 the capsule or container is not on that host;
-* 409 the container is not running;
+* 409 the container is not running (put_files: the capsule's volumes
+  are not prepared yet, or the volume is no files volume of its plan;
+  worth trying again shortly);
 * 403 the agent refused the request (certificate or ticket);
 * 503 the agent cannot be reached (or [host_agents] is not configured);
 * 502 the agent answered badly, its certificate is not trusted, or the
@@ -25,6 +28,7 @@ import urllib.parse
 
 from oslo_log import log as logging
 
+from zun_vk.hostlink import files_body
 from zun_vk.hostlink import framing
 from zun_vk.hostlink import http1
 from zun_vk.hostlink import session as agent_session
@@ -136,7 +140,7 @@ class AgentClient(object):
                              503) from None
 
     def _open(self, host, method, path, query, ticket, upgrade=False,
-              timeout=None, capsule=None):
+              timeout=None, capsule=None, body=None, content_type=None):
         """Send one request; (socket, headers, bytes after the head).
 
         Raises AgentError for a reply that is not 200 (101 for an
@@ -150,12 +154,14 @@ class AgentClient(object):
         if upgrade:
             headers[-1] = ('Connection', 'Upgrade')
             headers.append(('Upgrade', framing.PROTOCOL))
+        if content_type:
+            headers.append(('Content-Type', content_type))
         address, port = self.endpoint(host)
         try:
             sock.settimeout(read_timeout)
             sock.sendall(http1.build_request(
                 method, path, query, http1.host_header(address, port),
-                headers))
+                headers, body=body))
             head, rest = http1.read_head(sock.recv)
             status, reason, reply = http1.parse_response_head(head)
             if status == (101 if upgrade else 200):
@@ -193,15 +199,18 @@ class AgentClient(object):
         return body[:length].decode('utf-8', 'replace').strip()
 
     def _ticket(self, op, host, capsule=None, container=None, port=None,
-                command=None):
+                command=None, volume=None, body=None):
         _, key = self._credentials()
         return tickets.sign(key, op, host, capsule, container=container,
-                            port=port, command=command,
-                            ttl=self._group.ticket_ttl)
+                            port=port, command=command, volume=volume,
+                            body=body, ttl=self._group.ticket_ttl)
 
-    def _get_json(self, host, path, ticket, timeout=None):
-        sock, headers, rest = self._open(host, 'GET', path, [], ticket,
-                                         timeout=timeout)
+    def _get_json(self, host, path, ticket, timeout=None, method='GET',
+                  body=None, capsule=None):
+        sock, headers, rest = self._open(
+            host, method, path, [], ticket, timeout=timeout, body=body,
+            capsule=capsule,
+            content_type='application/json' if body is not None else None)
         try:
             body = bytearray(rest)
             while True:
@@ -406,3 +415,37 @@ class AgentClient(object):
         """
         return self._get_json(host, '/v1/stats',
                               self._ticket(tickets.STATS, host))
+
+    def put_files(self, host, capsule_uuid, volume, files):
+        """Write the files of a files volume into its capsule's directory.
+
+        A files volume is a configMap, secret, downwardAPI or projected
+        volume; files a list of (path relative to the volume, bytes,
+        mode). The agent replaces the volume's files atomically, as the
+        kubelet does. Returns True when it wrote them, False when the
+        volume already held exactly these.
+
+        AgentError 409: the capsule's volumes are not prepared yet or
+        its plan has no such files volume (try again shortly); 404: the
+        capsule has no directory on that host (not yet, or no longer);
+        400: a path or mode the agent refuses; 413: more than
+        hostlink.files_body.MAX_BODY; 507: the capsule's files tmpfs is
+        full; otherwise as the other calls.
+        """
+        body = files_body.encode(files)
+        if len(body) > files_body.MAX_BODY:
+            raise AgentError('the files of volume %s of capsule %s take %d '
+                             'bytes, more than the %d a request may carry'
+                             % (volume, capsule_uuid, len(body),
+                                files_body.MAX_BODY), 413)
+        ticket = self._ticket(tickets.FILES, host, capsule_uuid,
+                              volume=volume, body=body)
+        reply = self._get_json(
+            host, '/v1/capsules/%s/volumes/%s' % (_quote(capsule_uuid),
+                                                  _quote(volume)),
+            ticket, method='PUT', body=body, capsule=capsule_uuid)
+        if not isinstance(reply, dict) or \
+                not isinstance(reply.get('written'), bool):
+            raise AgentError('the host agent of %s sent a bad reply to a '
+                             'files write' % host, 502)
+        return reply['written']

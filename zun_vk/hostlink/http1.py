@@ -41,16 +41,22 @@ def parse_endpoint(text, default_port):
     return address, int(port)
 
 
-def build_request(method, path, query, host_header, headers=()):
-    """Request bytes; query is a list of (name, value) pairs."""
+def build_request(method, path, query, host_header, headers=(), body=None):
+    """Request bytes.
+
+    query is a list of (name, value) pairs, body bytes or None.
+    """
     target = path
     if query:
         target += '?' + urllib.parse.urlencode(query)
     lines = ['%s %s HTTP/1.1' % (method, target), 'Host: %s' % host_header]
     lines.extend('%s: %s' % pair for pair in headers)
-    if method == 'POST':
+    if body is not None:
+        lines.append('Content-Length: %d' % len(body))
+    elif method in ('POST', 'PUT'):
         lines.append('Content-Length: 0')
-    return ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1')
+    head = ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1')
+    return head + bytes(body) if body else head
 
 
 def host_header(address, port):

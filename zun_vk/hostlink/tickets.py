@@ -4,7 +4,8 @@ zun-vk decides whether a Kubernetes request may reach a container (the
 kube-apiserver's request was authenticated and authorized by zun-vk's
 kubelet server) and hands that decision to the compute host as a ticket:
 the operation, the host, the capsule, the container, the port or the
-digest of the command, an expiry and a random nonce, signed with
+digest of the command, the volume and the digest of the files written
+into it, an expiry and a random nonce, signed with
 zun-vk's Ed25519 key. The host agent holds only the public key, so a
 compromised compute host cannot mint tickets for another one, and a
 ticket names exactly one request. The idea follows the kubelet's CRI
@@ -43,7 +44,14 @@ ATTACH = 'attach'
 PORT_FORWARD = 'portforward'
 STATS = 'stats'
 LOOKUP = 'lookup'
-OPERATIONS = frozenset([LOGS, EXEC, ATTACH, PORT_FORWARD, STATS, LOOKUP])
+FILES = 'files'
+OPERATIONS = frozenset([LOGS, EXEC, ATTACH, PORT_FORWARD, STATS, LOOKUP,
+                        FILES])
+# The claims that name a request's target; a claim a ticket lacks must
+# be absent from the request too, so tickets of one operation never fit
+# another's request.
+TARGET_CLAIMS = ('op', 'host', 'capsule', 'container', 'port', 'cmd',
+                 'volume', 'body')
 
 
 class TicketError(Exception):
@@ -102,8 +110,17 @@ def command_digest(command):
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
+def body_digest(body):
+    """SHA-256 (hex) of a request body, bytes.
+
+    A ticket for a files write carries it, so a ticket for one set of
+    files cannot write another.
+    """
+    return hashlib.sha256(bytes(body)).hexdigest()
+
+
 def expected_claims(op, host, capsule=None, container=None, port=None,
-                    command=None):
+                    command=None, volume=None, body=None):
     """The claims that bind a ticket to one request."""
     if op not in OPERATIONS:
         raise ValueError('unknown operation %r' % op)
@@ -116,20 +133,26 @@ def expected_claims(op, host, capsule=None, container=None, port=None,
         claims['port'] = int(port)
     if command is not None:
         claims['cmd'] = command_digest(command)
+    if volume is not None:
+        claims['volume'] = volume
+    if body is not None:
+        claims['body'] = body_digest(body)
     return claims
 
 
 def sign(private_key, op, host, capsule, container=None, port=None,
-         command=None, ttl=30, now=None):
+         command=None, ttl=30, now=None, volume=None, body=None):
     """A ticket for one request, valid ttl seconds from now.
 
     private_key is an Ed25519PrivateKey; capsule is None only for the
-    host-wide stats operation.
+    host-wide stats operation; body (bytes) is the request body of a
+    files write.
     """
     if not 0 < ttl <= MAX_TTL:
         raise ValueError('ticket ttl must be between 1 and %d s' % MAX_TTL)
     issued = int(time.time() if now is None else now)
-    claims = expected_claims(op, host, capsule, container, port, command)
+    claims = expected_claims(op, host, capsule, container, port, command,
+                             volume, body)
     claims.update({'v': 1, 'iat': issued, 'exp': issued + int(ttl),
                    'nonce': _b64encode(os.urandom(16))})
     body = json.dumps(claims, separators=(',', ':'), sort_keys=True)
@@ -184,20 +207,22 @@ def _check_time(claims, now, clock_skew):
 
 
 def _check_target(claims, expected):
-    for name in ('op', 'host', 'capsule', 'container', 'port', 'cmd'):
+    for name in TARGET_CLAIMS:
         want, got = expected.get(name), claims.get(name)
         if want != got:
             what = {'cmd': 'command', 'op': 'operation'}.get(name, name)
             if name == 'cmd':
                 raise TicketMismatch('ticket is for another command')
+            if name == 'body':
+                raise TicketMismatch('ticket is for another request body')
             raise TicketMismatch('ticket is for %s %s, not %s' % (
                 what, got if got is not None else '(none)',
                 want if want is not None else '(none)'))
 
 
 def verify(public_key, ticket, *, op, host, capsule=None, container=None,
-           port=None, command=None, now=None, clock_skew=30,
-           replay_cache=None):
+           port=None, command=None, volume=None, body=None, now=None,
+           clock_skew=30, replay_cache=None):
     """Check a ticket against the request it arrived with.
 
     Returns the claims. Raises InvalidTicket (401) for a ticket that is
@@ -209,7 +234,7 @@ def verify(public_key, ticket, *, op, host, capsule=None, container=None,
     claims = _decode(public_key, ticket)
     _check_time(claims, now, clock_skew)
     _check_target(claims, expected_claims(op, host, capsule, container,
-                                          port, command))
+                                          port, command, volume, body))
     if replay_cache is not None:
         replay_cache.remember(claims['nonce'], claims['exp'] + clock_skew,
                               now)

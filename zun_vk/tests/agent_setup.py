@@ -6,6 +6,7 @@ the agent against the real engine.
 
 import socket
 import ssl
+import tempfile
 
 from oslo_config import cfg
 
@@ -15,7 +16,10 @@ from zun_vk.host_agent import conf as agent_conf
 HOST = 'compute1'
 
 
-def agent_conf_for(files, host=HOST, cert='agent', port=0):
+def agent_conf_for(files, host=HOST, cert='agent', port=0, pods_dir=None):
+    """pods_dir: a new directory beside the PKI files unless given."""
+    if pods_dir is None:
+        pods_dir = tempfile.mkdtemp(prefix='capsules-', dir=files.directory)
     conf = cfg.ConfigOpts()
     agent_conf.register_opts(conf)
     conf([], project='zun-vk-test', default_config_files=[])
@@ -24,7 +28,8 @@ def agent_conf_for(files, host=HOST, cert='agent', port=0):
             'cert_file': getattr(files, cert + '_cert'),
             'key_file': getattr(files, cert + '_key'),
             'client_ca_file': files.ca,
-            'ticket_public_key_file': files.ticket_public}.items():
+            'ticket_public_key_file': files.ticket_public,
+            'pods_dir': pods_dir}.items():
         conf.set_override(name, value, group='agent')
     return conf
 
@@ -45,10 +50,11 @@ def client_conf_for(files, endpoints, **overrides):
 
 
 def raw_request(port, files, path, method='GET', headers=(), cert='client',
-                ca=None):
+                ca=None, body=None):
     """(status, body) of one request made with the certificate given.
 
     cert None: none at all. ssl.SSLError or OSError when TLS refuses.
+    body: bytes sent after the head (headers must say how long).
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(ca or files.ca)
@@ -59,7 +65,8 @@ def raw_request(port, files, path, method='GET', headers=(), cert='client',
         with context.wrap_socket(raw, server_hostname='127.0.0.1') as tls:
             lines = ['%s %s HTTP/1.1' % (method, path), 'Host: x']
             lines += ['%s: %s' % h for h in headers]
-            tls.sendall(('\r\n'.join(lines) + '\r\n\r\n').encode())
+            tls.sendall(('\r\n'.join(lines) + '\r\n\r\n').encode()
+                        + (body or b''))
             data = b''
             while True:
                 chunk = tls.recv(65536)

@@ -92,6 +92,7 @@ class Files(object):
     def __init__(self, directory, agent_cn='compute1'):
         directory = str(directory)
         os.makedirs(directory, exist_ok=True)
+        self.directory = directory
         ca = CA('zun-vk agent channel CA')
         rogue = CA('some other CA')
 

@@ -1,5 +1,7 @@
-"""A fake engine and helpers to run a real agent server in-process."""
+"""A fake engine, a fake mounter and helpers to run a real agent server
+in-process."""
 
+import os
 import queue
 import threading
 import types
@@ -120,9 +122,55 @@ class FakeEngine(object):
         return STATS
 
 
-def start_agent(files, engine=None, **kwargs):
+class FakeMounter(object):
+    """Records "mounts" of directories instead of mounting.
+
+    For tests that need not be root; answers as the real one would.
+    """
+
+    def __init__(self):
+        self.mounted = {}     # (st_dev, st_ino) -> (path, size, mode)
+        self.calls = []
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _key(fd):
+        info = os.fstat(fd)
+        return info.st_dev, info.st_ino
+
+    def mount_tmpfs(self, dir_fd, size, mode):
+        path = os.readlink('/proc/self/fd/%d' % dir_fd)
+        with self.lock:
+            self.mounted[self._key(dir_fd)] = (path, size, mode)
+            self.calls.append(('mount', path, size, mode))
+
+    def unmount(self, dir_fd):
+        with self.lock:
+            path, _, _ = self.mounted.pop(self._key(dir_fd))
+            self.calls.append(('unmount', path))
+
+    def is_mount_root(self, dir_fd, parent_fd):
+        with self.lock:
+            return self._key(dir_fd) in self.mounted
+
+    def mount_points_under(self, path):
+        prefix = path.rstrip('/') + '/'
+        with self.lock:
+            points = [p for p, _, _ in self.mounted.values()
+                      if p.startswith(prefix)]
+        return sorted(points, key=lambda p: (-p.count('/'), p))
+
+    def sizes(self):
+        """{path: (size, mode)} of what is mounted."""
+        with self.lock:
+            return {p: (size, mode)
+                    for p, size, mode in self.mounted.values()}
+
+
+def start_agent(files, engine=None, mounter=None, **kwargs):
     agent = service.AgentService(agent_setup.agent_conf_for(files, **kwargs),
-                                 engine or FakeEngine())
+                                 engine or FakeEngine(),
+                                 mounter=mounter or FakeMounter())
     agent.start()
     agent.engine = agent.server.engine
     return agent

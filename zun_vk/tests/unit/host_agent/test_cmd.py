@@ -30,8 +30,9 @@ def write_conf(tmp_path, files, port, extra=''):
         client_ca_file = %s
         ticket_public_key_file = %s
         docker_url = unix://%s/no-engine.sock
+        pods_dir = %s/capsules
         ''' % (port, files.agent_cert, files.agent_key, files.ca,
-               files.ticket_public, tmp_path)) + extra)
+               files.ticket_public, tmp_path, tmp_path)) + extra)
     return str(path)
 
 

@@ -28,6 +28,10 @@ MEMBER = '/v1/capsules/%s/containers/%s' % (C, M)
      routes.Request('attach', C, M, stdin=True, tty=True)),
     ('POST', '/v1/capsules/%s/portforward?port=8080' % C,
      routes.Request('portforward', C, port=8080)),
+    ('PUT', '/v1/capsules/%s/volumes/kube-api-access-x1' % C,
+     routes.Request('files', C, volume='kube-api-access-x1')),
+    ('PUT', '/v1/capsules/%s/volumes/a' % C,
+     routes.Request('files', C, volume='a')),
 ])
 def test_parse(method, target, expected):
     assert routes.parse(method, target) == expected
@@ -52,6 +56,14 @@ def test_parse(method, target, expected):
     ('GET', MEMBER + '/logs?follow=1&follow=0', 400, 'more than once'),
     ('POST', '/v1/capsules/%s/portforward' % C, 400, 'needs a port'),
     ('POST', '/v1/capsules/%s/portforward?port=70000' % C, 400, 'port'),
+    ('PUT', '/v1/capsules/%s/volumes/Config' % C, 404, 'no such path'),
+    ('PUT', '/v1/capsules/%s/volumes/-a' % C, 404, 'no such path'),
+    ('PUT', '/v1/capsules/%s/volumes/%s' % (C, 'a' * 64), 404,
+     'no such path'),
+    ('PUT', '/v1/capsules/%s/volumes/a/b' % C, 404, 'no such path'),
+    ('PUT', '/v1/capsules/%s/volumes/..' % C, 404, 'no such path'),
+    ('GET', '/v1/capsules/%s/volumes/cfg' % C, 405, 'needs PUT'),
+    ('PUT', '/v1/capsules/' + C, 405, 'needs GET'),
 ])
 def test_parse_refuses(method, target, status, message):
     with pytest.raises(routes.BadRequest) as info:
@@ -60,11 +72,19 @@ def test_parse_refuses(method, target, status, message):
     assert message in info.value.message
 
 
+def test_ticket_target_of_files_names_the_volume():
+    request = routes.parse('PUT', '/v1/capsules/%s/volumes/cfg' % C)
+    assert request.has_body and not request.upgrade
+    assert request.ticket_target() == {
+        'op': 'files', 'capsule': C, 'container': None, 'port': None,
+        'command': None, 'volume': 'cfg'}
+
+
 def test_ticket_target_of_exec_names_the_command():
     request = routes.parse('POST', MEMBER + '/exec?command=ls&command=-l')
     assert request.ticket_target() == {
         'op': 'exec', 'capsule': C, 'container': M, 'port': None,
-        'command': ['ls', '-l']}
+        'command': ['ls', '-l'], 'volume': None}
     assert request.upgrade
 
 

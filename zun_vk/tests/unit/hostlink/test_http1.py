@@ -34,6 +34,12 @@ def test_build_request():
                     b'Host: h:1\r\nX-A: b\r\nContent-Length: 0\r\n\r\n')
 
 
+def test_build_request_with_a_body():
+    data = http1.build_request('PUT', '/v1/v', [], 'h:1', [], body=b'{}')
+    assert data == (b'PUT /v1/v HTTP/1.1\r\nHost: h:1\r\n'
+                    b'Content-Length: 2\r\n\r\n{}')
+
+
 def test_host_header_brackets_ipv6():
     assert http1.host_header('2001:db8::1', 5) == '[2001:db8::1]:5'
     assert http1.host_header('h', 5) == 'h:5'

@@ -175,3 +175,36 @@ def test_keys_load_from_pem(tmp_path):
         tickets.load_public_key(files.ca)
     with pytest.raises(ValueError):
         tickets.load_private_key(files.client_key)
+
+
+BODY = b'{"files":[]}'
+FILES = dict(op='files', host='compute1', capsule=CAPSULE, volume='cfg',
+             body=BODY)
+
+
+@pytest.mark.parametrize('changes,reason', [
+    ({'volume': 'other'}, 'volume cfg, not other'),
+    ({'body': b'{"files":[{}]}'}, 'another request body'),
+    ({'body': None}, 'another request body'),
+    ({'capsule': CONTAINER}, 'capsule'),
+    ({'op': 'lookup', 'volume': None, 'body': None}, 'operation'),
+])
+def test_files_ticket_names_volume_and_body(changes, reason):
+    ticket = signed(FILES)
+    assert check(ticket, FILES)['body'] == tickets.body_digest(BODY)
+    with pytest.raises(tickets.TicketMismatch) as info:
+        check(ticket, FILES, **changes)
+    assert reason in info.value.reason
+
+
+def test_tickets_of_other_operations_write_no_files():
+    lookup = signed(dict(op='lookup', host='compute1', capsule=CAPSULE))
+    with pytest.raises(tickets.TicketMismatch):
+        check(lookup, FILES, op='lookup')
+    # ... and the tickets made before files writes existed still work.
+    check(lookup, dict(op='lookup', host='compute1', capsule=CAPSULE))
+
+
+def test_body_digest_is_sha256_hex():
+    assert tickets.body_digest(b'') == (
+        'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
