@@ -18,9 +18,9 @@ volume no kubelet would mount.
 
 import base64
 import binascii
-import unicodedata
 
 from zun_vk.translate import errors
+from zun_vk.translate import pod_env
 from zun_vk.translate import resource_fields
 
 DEFAULT_MODE = 0o644
@@ -164,7 +164,7 @@ def field_value(pod, field_path):
     for prefix, key in (('metadata.labels', 'labels'),
                         ('metadata.annotations', 'annotations')):
         if field_path == prefix:
-            return format_map(meta.get(key) or {})
+            return pod_env.format_map(meta.get(key) or {})
         if field_path.startswith(prefix + "['") and field_path.endswith(
                 "']"):
             return (meta.get(key) or {}).get(
@@ -178,43 +178,6 @@ def field_value(pod, field_path):
                       'volume; use metadata.name, metadata.namespace, '
                       'metadata.uid, metadata.labels or '
                       'metadata.annotations' % field_path)
-
-
-def format_map(values):
-    """key="value" lines in key order, the last without a newline."""
-    return '\n'.join('%s=%s' % (key, go_quote(values[key]))
-                     for key in sorted(values))
-
-
-_GO_ESCAPES = {'\a': r'\a', '\b': r'\b', '\f': r'\f', '\n': r'\n',
-               '\r': r'\r', '\t': r'\t', '\v': r'\v', '\\': '\\\\',
-               '"': '\\"'}
-
-
-def go_quote(text):
-    """Go's strconv.Quote (%q) of a string."""
-    out = ['"']
-    for char in str(text):
-        if char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif _go_printable(char):
-            out.append(char)
-        elif ord(char) < 0x80:
-            out.append('\\x%02x' % ord(char))
-        elif ord(char) <= 0xFFFF:
-            out.append('\\u%04x' % ord(char))
-        else:
-            out.append('\\U%08x' % ord(char))
-    out.append('"')
-    return ''.join(out)
-
-
-def _go_printable(char):
-    # Go's IsPrint: letters, marks, numbers, punctuation, symbols and the
-    # ASCII space; other spaces and control/format characters are escaped.
-    if char == ' ':
-        return True
-    return unicodedata.category(char)[0] in 'LMNPS'
 
 
 def _add_projected(files, pod, sources, projected, node_allocatable):

@@ -105,13 +105,6 @@ def test_downward_api_formats_maps_as_the_kubelet():
     assert files['mem'] == (str(64 * 2 ** 20).encode(), 0o644)
 
 
-def test_go_quote():
-    assert vf.go_quote('plain') == '"plain"'
-    assert vf.go_quote('a\\b"c') == '"a\\\\b\\"c"'
-    assert vf.go_quote('\x7f\u00a0\u200b') == '"\\x7f\\u00a0\\u200b"'
-    assert vf.go_quote('日本') == '"日本"'
-
-
 def test_projected_sources_share_one_default_mode():
     sources = Sources({'cfg': CM}, {'s': SECRET})
     files = vf.render({'name': 'v', 'projected': {
