@@ -19,9 +19,11 @@ import collections
 import concurrent.futures
 import datetime
 import hashlib
+import json
 import threading
 import time
 
+from kubernetes.client import exceptions as k8s_exc
 from oslo_log import log as logging
 
 from zun_vk.hostlink import client as agent_client
@@ -281,6 +283,10 @@ class PodFiles(object):
             files = volume_files.render(spec, pod, sources)
         except translate_errors.TranslationError as exc:
             failure = exc
+        except k8s_exc.ApiException as exc:
+            # A read the API refused (a token for a pod without that
+            # service account, no RBAC): the user sees it as the kubelet's.
+            failure = '%s %s' % (exc.status, _api_message(exc))
         if failure is not None:
             # The kubelet's words, so that users find what they know.
             self.events.record(pod, 'Warning', 'FailedMount',
@@ -303,6 +309,13 @@ class PodFiles(object):
         LOG.debug('Pod %s: volume %s delivered to %s', entry.key, volume,
                   host)
         return True
+
+
+def _api_message(exc):
+    try:
+        return json.loads(exc.body).get('message') or exc.reason
+    except (TypeError, ValueError, AttributeError):
+        return exc.reason
 
 
 def _volume_spec(pod, name):

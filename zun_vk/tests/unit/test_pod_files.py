@@ -3,6 +3,8 @@
 import datetime
 import types
 
+from kubernetes.client import exceptions as k8s_exc
+
 from zun_vk.hostlink import client as agent_client
 from zun_vk.services import pod_files
 from zun_vk.services import pod_state
@@ -90,6 +92,22 @@ def test_a_missing_config_map_is_a_failed_mount_and_retried():
     reasons = [e[1] for e in events.recorded]
     assert reasons[0] == 'FailedMount'
     assert 'ConfigMap ns/cfg not found' in events.recorded[0][2]
+    assert agents.sent == []
+
+
+def test_a_refused_token_request_is_a_failed_mount():
+    files, kube, agents, events = setup()
+    agents.where = 'compute1'
+    pod = files.state.pod('ns/p')
+    pod['spec']['volumes'] = [{'name': 'cfg', 'projected': {'sources': [
+        {'serviceAccountToken': {'path': 'token'}}]}}]
+
+    def refuse(pod, audience, seconds):
+        raise k8s_exc.ApiException(status=400, reason='Bad Request')
+    files.tokens = pod_files.TokenCache(refuse)
+    assert files.sync('uid-1') == pod_files.CREATING_RETRY
+    assert events.recorded[0][1] == 'FailedMount'
+    assert '400 Bad Request' in events.recorded[0][2]
     assert agents.sent == []
 
 
