@@ -93,8 +93,10 @@ def identity_node(stack, kube, tmp_path):
     node = 'zun-vk-identity-%s' % uuid.uuid4().hex[:6]
     process = fixtures.start_zun_vk(stack, node, tmp_path, {
         'DEFAULT': {'cluster_id': ''},
+        # A grace period of 0 let reconcile delete the test's orphan while
+        # Zun was still answering its POST, which then failed with 500.
         'sync': {'status_poll_interval': 2, 'reconcile_interval': 5,
-                 'orphan_grace_period': 0},
+                 'orphan_grace_period': 10},
     }, kube=kube)
     yield node
     process.close()
