@@ -218,8 +218,11 @@ def test_exec_with_stdin(client, capsule):
 
 
 def test_exec_with_tty_and_resize(client, capsule):
-    out, err, outcome = run(client, capsule,
-                            ['sh', '-c', 'read go; stty size'],
+    # The engine applies a resize asynchronously, so stdin may reach the
+    # shell first: poll (10 s at most) until the terminal has its size.
+    script = ('read go; for i in $(seq 100); do s=$(stty size 2>/dev/null) '
+              '&& [ "$s" != "0 0" ] && break; sleep 0.1; done; echo "$s"')
+    out, err, outcome = run(client, capsule, ['sh', '-c', script],
                             stdin=b'go\n', tty=True, resize=(111, 33))
     assert b'33 111' in out, out
     assert err == b''
