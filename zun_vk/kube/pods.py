@@ -109,25 +109,13 @@ class PodClient(object):
 
     def read_config_map(self, namespace, name):
         """The ConfigMap's data, or None when it does not exist."""
-        try:
-            cm = self.kube.core.read_namespaced_config_map(
-                name, namespace, _request_timeout=self.kube.timeout)
-        except k8s_exc.ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return dict(cm.data or {})
+        obj = self.config_map(namespace, name)
+        return None if obj is None else dict(obj.get('data') or {})
 
     def read_secret(self, namespace, name):
         """The Secret's data (base64 values), or None when missing."""
-        try:
-            secret = self.kube.core.read_namespaced_secret(
-                name, namespace, _request_timeout=self.kube.timeout)
-        except k8s_exc.ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return dict(secret.data or {})
+        obj = self.secret(namespace, name)
+        return None if obj is None else dict(obj.get('data') or {})
 
     def config_map(self, namespace, name):
         """The ConfigMap as JSON (data, binaryData), or None if missing."""
