@@ -9,6 +9,9 @@ Afterwards the files are rendered again every [sync]volume_refresh_interval
 seconds and sent when they changed, so an edited ConfigMap or a new
 label reaches the files within the kubelet's period. Service account
 tokens are requested again before they expire, as the kubelet does.
+The volume of the secret variables (translate/secret_env) is sent while
+the capsule is being created only: the engine reads it once, as the
+kubelet resolves env once per container start.
 
 Secret values pass through memory only: never logged, never sent to Zun.
 One thread hands due pods to a small pool; a pod is never worked on by
@@ -45,7 +48,9 @@ TOKEN_REFRESH_FRACTION = 0.8
 TOKEN_MAX_AGE = 24 * 3600
 GONE_STATUSES = ('Error', 'Deleting', 'Deleted', 'Stopped')
 
-Tracked = collections.namedtuple('Tracked', 'key uid capsule volumes')
+Tracked = collections.namedtuple('Tracked',
+                                 'key uid capsule volumes env_volume')
+CREATING = 'Creating'
 
 
 def plan_of(capsule):
@@ -140,7 +145,7 @@ class NoHostVolumes(object):
 
     enabled = False
 
-    def track(self, pod, capsule):
+    def track(self, pod, capsule, secret_files=None):
         pass
 
     def forget(self, uid):
@@ -163,6 +168,8 @@ class PodFiles(object):
         self.tokens = TokenCache(pods.service_account_token)
         self._lock = threading.Lock()
         self._tracked = {}      # uid -> Tracked
+        # uid -> callable: the pod's (volume, files) of secret variables
+        self._secret_files = {}
         self._due = {}          # uid -> monotonic time of the next look
         self._sent = {}         # (capsule, volume) -> digest sent
         self._failures = {}     # uid -> consecutive failures
@@ -173,15 +180,22 @@ class PodFiles(object):
 
     # what the pod handler tells us --------------------------------------
 
-    def track(self, pod, capsule):
-        """Deliver and keep up to date the files of the pod's capsule."""
+    def track(self, pod, capsule, secret_files=None):
+        """Deliver and keep up to date the files of the pod's capsule.
+
+        secret_files() gives the pod's (volume, files) of secret
+        variables (CapsuleRequest.secret_files), when its plan has them.
+        """
         plan = plan_of(capsule)
         if plan is None or not plan.names(volume_hints.FILES):
             return
         uid = pod['metadata']['uid']
         entry = Tracked(pod_client.pod_key(pod), uid, capsule['uuid'],
-                        tuple(plan.names(volume_hints.FILES)))
+                        tuple(plan.names(volume_hints.FILES)),
+                        plan.env_volume)
         with self._lock:
+            if secret_files is not None:
+                self._secret_files[uid] = secret_files
             old = self._tracked.get(uid)
             if old == entry:
                 return
@@ -195,6 +209,7 @@ class PodFiles(object):
     def forget(self, uid):
         with self._lock:
             old = self._tracked.pop(uid, None)
+            self._secret_files.pop(uid, None)
             self._due.pop(uid, None)
             self._failures.pop(uid, None)
             if old is not None:
@@ -268,11 +283,31 @@ class PodFiles(object):
             return self._failed(uid)
         sources = Sources(self.pods, self.tokens, pod)
         for volume in entry.volumes:
-            if not self._deliver(pod, entry, host, volume, sources):
+            if volume == entry.env_volume:
+                delivered = capsule.get('status') != CREATING or (
+                    self._deliver_secret_env(pod, entry, host))
+            else:
+                delivered = self._deliver(pod, entry, host, volume, sources)
+            if not delivered:
                 return self._failed(uid)
         with self._lock:
             self._failures.pop(uid, None)
         return self.conf.sync.volume_refresh_interval
+
+    def _deliver_secret_env(self, pod, entry, host):
+        """Send the secret variables once, while the capsule is created."""
+        volume = entry.env_volume
+        if (entry.capsule, volume) in self._sent:
+            return True
+        with self._lock:
+            secret_files = self._secret_files.get(entry.uid)
+        found = secret_files() if secret_files is not None else None
+        if not found or found[0] != volume:
+            # The pod handler derives them again at its next look.
+            LOG.debug('Pod %s: no secret variables for volume %s yet',
+                      entry.key, volume)
+            return False
+        return self._send(entry, host, volume, found[1])
 
     def _deliver(self, pod, entry, host, volume, sources):
         spec = _volume_spec(pod, volume)
@@ -293,6 +328,9 @@ class PodFiles(object):
                                'MountVolume.SetUp failed for volume "%s" : '
                                '%s' % (volume, failure))
             return False
+        return self._send(entry, host, volume, files)
+
+    def _send(self, entry, host, volume, files):
         signature = digest(files)
         if self._sent.get((entry.capsule, volume)) == signature:
             return True

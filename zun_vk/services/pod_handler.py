@@ -136,7 +136,7 @@ class PodHandler(object):
             return self._retry_create(pod, capsule)
         if to_status.capsule_ran(capsule):
             self.retry.started(uid)
-        self.files.track(pod, capsule)
+        self.files.track(pod, capsule, lambda: self._secret_files(pod))
         return self._deadline_wakeup(self._write_status(pod, capsule))
 
     # create --------------------------------------------------------------
@@ -189,6 +189,25 @@ class PodHandler(object):
                                    host_ip=self.conf.node.internal_ip,
                                    service_env=self._service_env(pod),
                                    node_allocatable=allocatable)
+
+    def _secret_files(self, pod):
+        """The pod's secret variables for its host, derived again.
+
+        For a capsule still being created whose create this process did
+        not send (zun-vk restarted meanwhile). None when they cannot be
+        derived now; pod_files asks again.
+        """
+        try:
+            return to_capsule.pod_to_capsule(
+                pod, cluster_id=self.cluster_id,
+                node_name=self.conf.node_name,
+                resolved_env=self._resolve_env(pod),
+                defaults=self._defaults()).secret_files
+        except (translate_errors.TranslationError,
+                k8s_exc.ApiException) as exc:
+            LOG.info('Pod %s: its secret variables cannot be derived now: '
+                     '%s', pod_client.pod_key(pod), type(exc).__name__)
+            return None
 
     def _service_env(self, pod):
         """The Service variables of the pod, as the kubelet gives them."""
@@ -259,7 +278,7 @@ class PodHandler(object):
             raise failure
         capsule = self.state.set_capsule(pod['metadata']['uid'], capsule,
                                          sent) or capsule
-        self.files.track(pod, capsule)
+        self.files.track(pod, capsule, lambda: request.secret_files)
         LOG.info('Pod %s: created capsule %s (%s)', key,
                  capsule.get('name'), capsule.get('uuid'))
         self.events.record(pod, 'Normal', 'CapsuleCreated',

@@ -46,11 +46,12 @@ class EnvReference:
     optional: bool = False
 
 
-def expand_references(text, env):
+def expand_references(text, env, used=None):
     """Expand ``$(NAME)`` from the dict env the way the kubelet does.
 
     ``$$`` is an escaped ``$``; unknown names and incomplete references
-    stay as written.
+    stay as written. The names expanded are added to the set used, when
+    given.
     """
     out = []
     i = 0
@@ -72,7 +73,12 @@ def expand_references(text, env):
                 i += 2
             else:
                 name = text[i + 2:close]
-                out.append(env[name] if name in env else '$(%s)' % name)
+                if name in env:
+                    out.append(env[name])
+                    if used is not None:
+                        used.add(name)
+                else:
+                    out.append('$(%s)' % name)
                 i = close + 1
         else:
             out.append(char + following)
@@ -125,7 +131,9 @@ def resolve_env(pod, configmaps, secrets, *, host_ip=None,
     service_env is service_env.service_env()'s result; node_allocatable
     the Node's status.allocatable. Returns
     {container name: [{'name': ..., 'value': ...}, ...]} for init and
-    regular containers. Raises MissingReference for a required reference
+    regular containers; a variable whose value comes from a Secret, also
+    through ``$(VAR)``, has ``'secret': True`` as well. Raises
+    MissingReference for a required reference
     that cannot be satisfied and UnsupportedPod for a fieldRef or
     resourceFieldRef this node cannot provide.
     """
@@ -151,6 +159,7 @@ def _resolve_container_env(pod, path, container, sources):
     namespace = _meta(pod).get('namespace') or 'default'
     configmaps, secrets = sources.configmaps, sources.secrets
     env = {}
+    secret = set()      # names whose value came from a Secret
     # The kubelet's $(VAR) sees the pod's variables, then the Services'.
     visible = collections.ChainMap(env, sources.service_env)
     for index, source in enumerate(container.get('envFrom') or []):
@@ -175,24 +184,39 @@ def _resolve_container_env(pod, path, container, sources):
                     value = _decode_secret(raw, name, key, source_path)
                 if _valid_env_name(prefix + key):
                     env[prefix + key] = value
+                    _mark(secret, prefix + key, kind == 'Secret')
     for index, var in enumerate(container.get('env') or []):
         var_path = '%s.env[%d]' % (path, index)
         value_from = var.get('valueFrom')
         if not var.get('name'):
             continue
         if value_from is None:
+            used = set()
             env[var['name']] = expand_references(var.get('value') or '',
-                                                 visible)
+                                                 visible, used)
+            _mark(secret, var['name'], bool(used & secret))
             continue
         value = _value_from(pod, container, namespace, var_path, value_from,
                             sources)
         if value is not None:
             env[var['name']] = value
-    result = [{'name': name, 'value': value} for name, value in env.items()]
+            _mark(secret, var['name'],
+                  value_from.get('secretKeyRef') is not None)
+    result = [dict({'name': name, 'value': value},
+                   **({'secret': True} if name in secret else {}))
+              for name, value in env.items()]
     result += [{'name': name, 'value': value}
                for name, value in sources.service_env.items()
                if name not in env]
     return result
+
+
+def _mark(secret, name, is_secret):
+    """Note whether the variable's latest value came from a Secret."""
+    if is_secret:
+        secret.add(name)
+    else:
+        secret.discard(name)
 
 
 def _value_from(pod, container, namespace, path, value_from, sources):

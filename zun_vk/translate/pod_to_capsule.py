@@ -56,7 +56,9 @@ Containers
 Environment
     Resolved by pod_env (env, envFrom, fieldRef, resourceFieldRef and
     Service variables, with the kubelet's ``$(VAR)`` expansion) before
-    the translation, which takes the result as ``resolved_env``.
+    the translation, which takes the result as ``resolved_env``. With
+    the companion and agents (``host_volumes``), values from Secrets are
+    left out of the template for the host (secret_env).
 
 Volumes
     See pod_volumes: Cinder volumes in the capsule template; configMap,
@@ -100,6 +102,8 @@ from zun_vk.translate import errors
 from zun_vk.translate import pod_env
 from zun_vk.translate import pod_volumes
 from zun_vk.translate import quantity
+from zun_vk.translate import secret_env
+from zun_vk.zun_plugin import env_hints
 from zun_vk.zun_plugin import volume_hints
 
 LABEL_CLUSTER = 'zun-vk/cluster-id'
@@ -185,10 +189,15 @@ class CapsuleDefaults:
 
 @dataclasses.dataclass(frozen=True)
 class CapsuleRequest:
-    """A capsule template plus warnings worth an Event on the pod."""
+    """A capsule template plus warnings worth an Event on the pod.
+
+    secret_files is (volume, {path: (bytes, mode)}) of the secret
+    variables (secret_env), for the host; never for Zun, nor a log.
+    """
 
     template: dict
     warnings: tuple = ()
+    secret_files: tuple = dataclasses.field(default=None, repr=False)
 
     def body(self):
         """The JSON body of ``POST /v1/capsules``."""
@@ -252,15 +261,18 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
     built = {'initContainers': [], 'containers': []}
     mounted = set()
     host_mounts = {}
+    secret_files = {}
     for kind, letter in (('initContainers', 'i'), ('containers', 'c')):
         for index, container in enumerate(spec.get(kind) or []):
             path = 'spec.%s[%d]' % (kind, index)
-            zun_container, host = _container(
+            zun_container, host, secret_file = _container(
                 path, kind, container, resolved_env, defaults, volumes,
                 mounted, problems, warnings)
             built[kind].append(zun_container)
             if host:
                 host_mounts[(letter, index)] = host
+            if secret_file is not None:
+                secret_files[(letter, index)] = secret_file
     if not built['containers']:
         problems.append(('spec.containers',
                          'a pod needs at least one container'))
@@ -273,7 +285,9 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
                                 meta.get('uid')))
     if defaults.companion_driver:
         labels.update(companion_labels.labels(pod))
-    plan = pod_volumes.plan_label(volumes, host_mounts)
+    env_volume = env_hints.volume_name(volumes.declared) if (
+        secret_files) else None
+    plan = pod_volumes.plan_label(volumes, host_mounts, env_volume)
     if plan:
         labels[volume_hints.VOLUMES_LABEL] = plan
     capsule_spec = {
@@ -297,7 +311,9 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
     }
     if defaults.availability_zone:
         template['availabilityZone'] = defaults.availability_zone
-    return CapsuleRequest(template, tuple(warnings))
+    return CapsuleRequest(template, tuple(warnings), (
+        env_volume, secret_env.volume_files(secret_files))
+        if env_volume else None)
 
 
 def _check_pod(spec, defaults, problems, warnings):
@@ -345,10 +361,12 @@ def _check_pod(spec, defaults, problems, warnings):
 
 def _container(path, kind, container, resolved_env, defaults, volumes,
                mounted, problems, warnings):
-    """(Zun container, host mounts) of one pod container."""
+    """(Zun container, host mounts, secret variables file) of a container."""
     name = container.get('name') or ''
     _check_container(path, kind, container, problems, warnings)
-    env = _container_env(path, container, resolved_env)
+    env, secret = _container_env(path, container, resolved_env)
+    split = secret_env.split(path, container, env, secret,
+                             defaults.host_volumes, problems, warnings)
     result = {}
     if ZUN_NAME_PATTERN.fullmatch(name):
         # Zun validates but then replaces the name; a one-letter
@@ -360,9 +378,8 @@ def _container(path, kind, container, resolved_env, defaults, volumes,
     elif not _zun_image_name(result['image']):
         problems.append((path + '.image', _IMAGE_NAME))
     for field in ('command', 'args'):
-        if container.get(field):
-            result[field] = [pod_env.expand_references(str(part), env)
-                             for part in container[field]]
+        if getattr(split, field):
+            result[field] = getattr(split, field)
     if container.get('command') and not defaults.companion_driver:
         warnings.append(
             "%s.command: if the image defines an ENTRYPOINT, Zun keeps it "
@@ -372,8 +389,8 @@ def _container(path, kind, container, resolved_env, defaults, volumes,
             'and set [zun]companion_driver).' % path)
     if container.get('workingDir'):
         result['workDir'] = container['workingDir']
-    if env:
-        result['env'] = env
+    if split.env:
+        result['env'] = split.env
     ports = _ports(path, container, problems)
     if ports:
         result['ports'] = ports
@@ -390,7 +407,7 @@ def _container(path, kind, container, resolved_env, defaults, volumes,
     if mounts:
         result['volumeMounts'] = mounts
         mounted.update(m['name'] for m in mounts)
-    return result, host_mounts
+    return result, host_mounts, split.secret_file
 
 
 _IMAGE_NAME = (
@@ -459,10 +476,13 @@ def _check_container(path, kind, container, problems, warnings):
 
 
 def _container_env(path, container, resolved_env):
+    """(env dict, names in it whose values came from Secrets)."""
     name = container.get('name')
     if resolved_env is not None and name in resolved_env:
-        return {var['name']: '' if var.get('value') is None
-                else str(var['value']) for var in resolved_env[name]}
+        return ({var['name']: '' if var.get('value') is None
+                 else str(var['value']) for var in resolved_env[name]},
+                {var['name'] for var in resolved_env[name]
+                 if var.get('secret')})
     if container.get('envFrom'):
         raise ValueError('%s.envFrom needs resolve_env() first' % path)
     env = {}
@@ -473,7 +493,7 @@ def _container_env(path, container, resolved_env):
         if var.get('name'):
             env[var['name']] = pod_env.expand_references(
                 var.get('value') or '', env)
-    return env
+    return env, set()
 
 
 def _ports(path, container, problems):

@@ -245,12 +245,13 @@ def _sub_path(mount_path, mount, env, problems):
         return None
 
 
-def plan_label(volumes, host_mounts):
+def plan_label(volumes, host_mounts, env_volume=None):
     """The zun-vk/volumes label of the mounted host volumes, or None.
 
-    host_mounts: {(letter, index): [host mount]}.
+    host_mounts: {(letter, index): [host mount]}; env_volume: the volume
+    of the secret variables (secret_env), or None.
     """
     used = {m[0] for entries in host_mounts.values() for m in entries}
     return volume_hints.format_plan(
         {name: kind for name, kind in volumes.host.items() if name in used},
-        host_mounts)
+        host_mounts, env_volume)

@@ -15,7 +15,9 @@ Extras on top of the wrapped driver:
 
 * ``create_capsule``: the pod's host volumes (host_volumes): the plan is
   written, the containers wait until the agent prepared them and zun-vk
-  delivered their files, then mount them. capsule.create.start, then
+  delivered their files, then mount them; the variables from Secrets
+  reach the engine's create calls only (secret_env). capsule.create.start,
+  then
   capsule.create.end or
   capsule.create.error once zun-compute has saved the outcome (the
   docker driver returns before the capsule row says Running; the error
@@ -32,6 +34,7 @@ Extras on top of the wrapped driver:
   or exit codes changed during the sync.
 """
 
+import contextlib
 import functools
 
 from oslo_config import cfg
@@ -45,6 +48,7 @@ from zun_vk.zun_plugin import conf as plugin_conf
 from zun_vk.zun_plugin import host_volumes
 from zun_vk.zun_plugin import notifier
 from zun_vk.zun_plugin import payload
+from zun_vk.zun_plugin import secret_env
 from zun_vk.zun_plugin import state_sync
 from zun_vk.zun_plugin import volume_hints
 
@@ -157,6 +161,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
             capsule_sync = state_sync.DockerCapsuleSync()
         self.capsule_sync = capsule_sync
         self.mounts_host_volumes = _hook_binds(wrapped)
+        self.passes_secret_env = _is_docker(wrapped) and _hook_create()
 
     def __getattr__(self, name):
         # Only reached for attributes the class and instance lack.
@@ -212,8 +217,9 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
         _apply_hostname(capsule)
         try:
             args, kwargs = self._prepare_volumes(capsule, args, kwargs)
-            result = self.wrapped.create_capsule(context, capsule, *args,
-                                                 **kwargs)
+            with self._secret_env(capsule):
+                result = self.wrapped.create_capsule(context, capsule,
+                                                     *args, **kwargs)
         except Exception:
             # zun-compute records Error (and drops the host) right after
             # this raises; tell zun-vk once that is saved.
@@ -252,6 +258,22 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
             kwargs = dict(kwargs, requested_volumes=host_volumes.with_binds(
                 kwargs.get('requested_volumes'), capsule, root, plan))
         return args, kwargs
+
+    def _secret_env(self, capsule):
+        """While it is active, the engine gets the secret variables."""
+        plan = host_volumes.plan_of(capsule)
+        if plan is None or not plan.env_volume:
+            return contextlib.nullcontext()
+        if not self.passes_secret_env:
+            raise volume_hints.BadPlan(
+                'the pod has variables from Secrets that only the docker '
+                'driver can pass ([zun_vk_plugin]wrapped_driver is %r)'
+                % CONF.zun_vk_plugin.wrapped_driver)
+        loaded = secret_env.load(CONF.zun_vk_plugin.pods_dir,
+                                 payload.field(capsule, 'uuid'), plan,
+                                 capsule)
+        return secret_env.registered(secret_env.overrides(
+            capsule, loaded, self.wrapped.get_container_name))
 
     @_never_raise
     def _volumes_done(self, capsule):
@@ -403,6 +425,15 @@ def _hook_binds(wrapped):
                                       requested_volumes)
     wrapped._get_binds = get_binds
     return True
+
+
+def _hook_create():
+    """Let the docker client's create calls take the secret variables."""
+    try:
+        from zun.container.docker import utils as docker_utils
+    except Exception:  # noqa: B902 - no docker SDK: nothing to hook
+        return False
+    return secret_env.hook_create(docker_utils.DockerHTTPClient)
 
 
 def _sandbox_never_made(capsule, exc):

@@ -10,13 +10,17 @@ The label's value is JSON::
 
     {"v": {"<volume>": ["files"] | ["disk", <bytes>] | ["memory", <bytes>]},
      "m": {"c0": [["<volume>", "<mountPath>", "<subPath>", <readOnly>]],
-           "i1": [...]}}
+           "i1": [...]},
+     "e": "<volume>"}
 
 ``v`` names each volume and its kind: ``files`` (its files come from
 zun-vk: configMap, secret, downwardAPI, projected), ``disk`` and
 ``memory`` (an emptyDir on disk or in a tmpfs; the number is its
 sizeLimit in bytes, 0 for none). ``m`` lists the mounts of each container
-by its kind letter and index, as in capsule_hints.
+by its kind letter and index, as in capsule_hints. ``e``, when present,
+names a files volume no container mounts: the containers' variables
+whose values come from Secrets (env_hints), which reach the engine past
+Zun.
 
 The host directory of one capsule, ``<root>/<capsule uuid>/``:
 
@@ -64,12 +68,15 @@ class BadPlan(ValueError):
     """The label or plan.json is not a plan this version understands."""
 
 
-def format_plan(volumes, mounts):
+def format_plan(volumes, mounts, env_volume=None):
     """The label's value.
 
     volumes: {name: (kind, size_bytes)}; mounts: {(letter, index):
-    [(volume, mount_path, sub_path, read_only)]}. None without volumes.
+    [(volume, mount_path, sub_path, read_only)]}; env_volume: the files
+    volume of the secret variables, or None. None without volumes.
     """
+    if env_volume:
+        volumes = dict(volumes, **{env_volume: (FILES, 0)})
     if not volumes:
         return None
     value = {
@@ -79,28 +86,33 @@ def format_plan(volumes, mounts):
                              for v, p, s, ro in entries]
               for key, entries in sorted(mounts.items()) if entries},
     }
+    if env_volume:
+        value['e'] = env_volume
     return json.dumps(value, separators=(',', ':'), sort_keys=True)
 
 
 class Plan(object):
     """A parsed, checked plan."""
 
-    def __init__(self, volumes, mounts):
+    def __init__(self, volumes, mounts, env_volume=None):
         self.volumes = volumes    # {name: (kind, size_bytes)}
         self.mounts = mounts      # {(letter, index): [(v, path, sub, ro)]}
+        self.env_volume = env_volume  # files volume of secret variables
 
     def names(self, kind):
         return sorted(n for n, (k, _) in self.volumes.items() if k == kind)
 
     def to_json(self):
-        return format_plan(self.volumes, self.mounts)
+        return format_plan(self.volumes, self.mounts, self.env_volume)
 
     def __eq__(self, other):
         return (isinstance(other, Plan) and self.volumes == other.volumes
-                and self.mounts == other.mounts)
+                and self.mounts == other.mounts
+                and self.env_volume == other.env_volume)
 
     def __repr__(self):
-        return 'Plan(%r, %r)' % (self.volumes, self.mounts)
+        return 'Plan(%r, %r, %r)' % (self.volumes, self.mounts,
+                                     self.env_volume)
 
 
 def check_sub_path(sub_path):
@@ -158,7 +170,16 @@ def parse_plan(text):
             out.append((volume, path, check_sub_path(sub),
                         bool(read_only)))
         mounts[(member[0], int(member[1:]))] = out
-    return Plan(volumes, mounts)
+    env_volume = value.get('e') or None
+    if env_volume is not None:
+        if volumes.get(env_volume, (None,))[0] != FILES:
+            raise BadPlan('the secret variables need a files volume, not '
+                          '%r' % (env_volume,))
+        if any(entry[0] == env_volume for entries in mounts.values()
+               for entry in entries):
+            raise BadPlan('volume %s of the secret variables must not be '
+                          'mounted' % env_volume)
+    return Plan(volumes, mounts, env_volume)
 
 
 # --- the host directory ---------------------------------------------------

@@ -173,7 +173,12 @@ def test_edits_and_new_labels_reach_the_files(stack, kube, namespace,
 
 def test_secret_values_stay_out_of_zun_and_the_logs(stack, kube, zun, vk,
                                                     namespace, files_pod):
-    pod = kube.core.read_namespaced_pod(files_pod, namespace)
+    assert_only_in_the_pod(stack, kube, zun, vk, namespace, files_pod)
+
+
+def assert_only_in_the_pod(stack, kube, zun, vk, namespace, name):
+    """SECRET_VALUE is neither in Zun's API nor its database nor a log."""
+    pod = kube.core.read_namespaced_pod(name, namespace)
     capsule = fixtures.capsule_of_pod(zun, pod.metadata.uid)
     detail = fixtures.capsule_detail(zun, capsule['uuid'])
     assert SECRET_VALUE not in repr(detail)
@@ -189,3 +194,94 @@ def test_secret_values_stay_out_of_zun_and_the_logs(stack, kube, zun, vk,
     for path in logs:
         with open(path, 'rb') as stream:
             assert SECRET_VALUE.encode() not in stream.read(), path
+    return detail
+
+
+def test_variables_from_secrets_reach_the_containers_past_zun(
+        stack, kube, zun, vk, namespace):
+    kube.core.create_namespaced_secret(namespace, {
+        'metadata': {'name': 'env-secret'},
+        'stringData': {'password': SECRET_VALUE, 'user': 'admin'}})
+    password = {'name': 'PW', 'valueFrom': {'secretKeyRef': {
+        'name': 'env-secret', 'key': 'password'}}}
+    body = conftest.pod_body('env', containers=[fixtures.busybox(
+        'main', 'echo "$1" > /tmp/arg; exec sleep 3600',
+        args=['sh', 'pw=$(PW)'],
+        env=[password, {'name': 'DSN', 'value': 'u:$(PW)@db'},
+             {'name': 'MODE', 'value': 'prod'}],
+        envFrom=[{'prefix': 'S_', 'secretRef': {'name': 'env-secret'}}])])
+    # The init container passes only with the value in its environment.
+    body['spec']['initContainers'] = [fixtures.busybox(
+        'check', 'test "${#PW}" = %d' % len(SECRET_VALUE), env=[password])]
+    kube.core.create_namespaced_pod(namespace, body)
+    wait_running(kube, namespace, 'env')
+
+    def run(script):
+        return sh(stack, namespace, 'env', script)
+    assert run('printf %s "$PW"') == SECRET_VALUE
+    assert run('printf %s "$DSN"') == 'u:%s@db' % SECRET_VALUE
+    assert run('printf %s "$S_password $S_user $MODE"') == (
+        '%s admin prod' % SECRET_VALUE)
+    assert run('cat /tmp/arg') == 'pw=%s\n' % SECRET_VALUE
+    detail = assert_only_in_the_pod(stack, kube, zun, vk, namespace, 'env')
+    main = [c for c in detail['containers']
+            if 'sleep 3600' in ' '.join(c.get('command') or [])]
+    assert len(main) == 1, detail['containers']
+    assert main[0]['environment'].get('MODE') == 'prod'
+    assert 'PW' not in main[0]['environment']
+    assert 'pw=$(PW)' in main[0]['command']
+
+
+SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
+
+
+def test_the_service_account_token_lets_an_in_cluster_client_in(
+        stack, kube, namespace, tmp_path):
+    """The projected volume the ServiceAccount admission plugin adds."""
+    from kubernetes import client
+
+    fixtures.wait_for(
+        lambda: kube.core.list_namespaced_service_account(
+            namespace, field_selector='metadata.name=default').items,
+        timeout=60, description='the default service account')
+    body = conftest.pod_body('sa', containers=[fixtures.busybox(
+        'main', 'exec sleep 3600', volumeMounts=[
+            {'name': 'kube-api-access-x1', 'mountPath': SA_DIR,
+             'readOnly': True}])],
+        volumes=[{'name': 'kube-api-access-x1', 'projected': {
+            'defaultMode': 0o644, 'sources': [
+                {'serviceAccountToken': {'expirationSeconds': 3607,
+                                         'path': 'token'}},
+                {'configMap': {'name': 'kube-root-ca.crt', 'items': [
+                    {'key': 'ca.crt', 'path': 'ca.crt'}]}},
+                {'downwardAPI': {'items': [{'path': 'namespace', 'fieldRef': {
+                    'apiVersion': 'v1',
+                    'fieldPath': 'metadata.namespace'}}]}}]}}])
+    body['spec']['serviceAccountName'] = 'default'
+    kube.core.create_namespaced_pod(namespace, body)
+    wait_running(kube, namespace, 'sa')
+    token = sh(stack, namespace, 'sa', 'cat %s/token' % SA_DIR)
+    assert sh(stack, namespace, 'sa', 'cat %s/namespace' % SA_DIR) == (
+        namespace)
+    ca = tmp_path / 'ca.crt'
+    ca.write_text(sh(stack, namespace, 'sa', 'cat %s/ca.crt' % SA_DIR))
+
+    # What an in-cluster client does with the three files.
+    config = client.Configuration()
+    config.host = kube.api_client.configuration.host
+    config.ssl_ca_cert = str(ca)
+    config.api_key = {'authorization': 'Bearer ' + token}
+    as_pod = client.CoreV1Api(client.ApiClient(config))
+    with pytest.raises(client.ApiException) as refused:
+        as_pod.list_namespaced_secret(namespace)
+    # Authenticated (not 401) as the pod's service account, which RBAC
+    # gives no Secrets.
+    assert refused.value.status == 403
+    assert 'system:serviceaccount:%s:default' % namespace in (
+        refused.value.body)
+    review = client.AuthenticationV1Api(kube.api_client).create_token_review(
+        {'spec': {'token': token}})
+    assert review.status.authenticated
+    pod = kube.core.read_namespaced_pod('sa', namespace)
+    assert review.status.user.extra[
+        'authentication.kubernetes.io/pod-uid'] == [pod.metadata.uid]

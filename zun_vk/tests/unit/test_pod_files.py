@@ -143,3 +143,51 @@ def test_tokens_are_renewed_after_80_percent_of_their_life():
     now[0] += datetime.timedelta(seconds=900)     # past 2880 s
     assert cache.get(pod, None, 3600) == 'tok-2'
     assert cache.get(pod, 'vault', 3600) == 'tok-3'   # its own audience
+
+
+def _with_secret_variables(files, status='Creating'):
+    state = files.state
+    capsule = dict(state.capsule('uid-1'), status=status)
+    capsule['labels'] = {volume_hints.VOLUMES_LABEL: volume_hints.format_plan(
+        {'cfg': ('files', 0)}, {('c', 0): [('cfg', '/c', '', False)]},
+        'zun-vk-env')}
+    state.set_capsule('uid-1', capsule)
+    return capsule
+
+
+def test_secret_variables_are_sent_once_while_the_capsule_is_created():
+    files, kube, agents, events = setup()
+    capsule = _with_secret_variables(files)
+    derived = []
+
+    def secret_files():
+        derived.append(1)
+        return 'zun-vk-env', {'c0': (b'{"env":[]}', 0o444)}
+    files.track(files.state.pod('ns/p'), capsule, secret_files)
+    agents.where = 'compute1'
+    assert files.sync('uid-1') == 50
+    assert [s[2] for s in agents.sent] == ['cfg', 'zun-vk-env']
+    assert agents.sent[1][3] == [('c0', b'{"env":[]}', 0o444)]
+    files.sync('uid-1')
+    assert len(agents.sent) == 2 and len(derived) == 1
+
+
+def test_secret_variables_not_derived_yet_are_asked_again():
+    files, kube, agents, events = setup()
+    capsule = _with_secret_variables(files)
+    files.track(files.state.pod('ns/p'), capsule, lambda: None)
+    agents.where = 'compute1'
+    assert files.sync('uid-1') == pod_files.CREATING_RETRY
+    assert [s[2] for s in agents.sent] == ['cfg']
+
+
+def test_a_running_capsule_gets_no_secret_variables():
+    files, kube, agents, events = setup()
+    capsule = _with_secret_variables(files, status='Running')
+
+    def secret_files():
+        raise AssertionError('not needed once the engine has them')
+    files.track(files.state.pod('ns/p'), capsule, secret_files)
+    agents.where = 'compute1'
+    assert files.sync('uid-1') == 50
+    assert [s[2] for s in agents.sent] == ['cfg']

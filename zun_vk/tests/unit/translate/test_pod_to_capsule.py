@@ -653,7 +653,7 @@ def test_resolve_env():
             {'name': 'HOST', 'value': 'overridden'},
             {'name': 'LEVEL', 'value': 'debug'},
             {'name': 'PORT', 'value': '5432'},
-            {'name': 'DB_PASSWORD', 'value': 's3cret'},
+            {'name': 'DB_PASSWORD', 'value': 's3cret', 'secret': True},
             {'name': 'URL', 'value': 'http://db.local:5432/$(NOPE)'},
             {'name': 'POD', 'value': 'web-0'},
             {'name': 'NS', 'value': 'shop'},
@@ -666,7 +666,7 @@ def test_resolve_env():
             {'name': 'LABELS', 'value': 'app="web"\ntier="front"'},
             {'name': 'ANNOTATIONS', 'value': 'note="say \\"hi\\"\\n"'},
             {'name': 'HOST_IP', 'value': '192.0.2.10'},
-            {'name': 'TOKEN', 'value': 't0k'},
+            {'name': 'TOKEN', 'value': 't0k', 'secret': True},
         ],
     }
 

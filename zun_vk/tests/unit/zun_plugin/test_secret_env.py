@@ -1,0 +1,169 @@
+"""Variables from Secrets reach the engine's create call, never Zun."""
+
+import os
+
+import pytest
+
+pytest.importorskip(
+    'zun', reason='zun is not installed: the companion plugin runs inside '
+                  'zun-compute; run these tests with tox -e plugin')
+
+from oslo_config import cfg  # noqa: E402
+from zun.common import consts  # noqa: E402
+
+from zun_vk.tests.unit.zun_plugin import fakes  # noqa: E402
+from zun_vk.zun_plugin import capsule_hints  # noqa: E402
+from zun_vk.zun_plugin import driver  # noqa: E402
+from zun_vk.zun_plugin import env_hints  # noqa: E402
+from zun_vk.zun_plugin import secret_env  # noqa: E402
+from zun_vk.zun_plugin import volume_hints  # noqa: E402
+
+ENV_VOLUME = 'zun-vk-env'
+PLAN = volume_hints.format_plan({}, {}, ENV_VOLUME)
+
+
+class Client(object):
+    """Stands in for the docker SDK client Zun's driver creates with."""
+
+    created = []
+
+    def create_container(self, image, **kwargs):
+        self.created.append((image, kwargs))
+        return {'Id': 'engine-%d' % len(self.created)}
+
+
+secret_env.hook_create(Client)
+
+
+class DockerLike(fakes.FakeWrapped):
+    """Creates each member through Client, as Zun's docker driver does."""
+
+    def _get_binds(self, context, requested_volumes):
+        return {}
+
+    def get_container_name(self, container):
+        return consts.NAME_PREFIX + container.uuid
+
+    def create_capsule(self, context, capsule, image, networks, volumes):
+        for member in (list(capsule.init_containers) +
+                       list(capsule.containers)):
+            Client().create_container(
+                'busybox', name=self.get_container_name(member),
+                command=member.command, entrypoint=member.entrypoint,
+                environment=member.environment)
+            member.save(context)
+        return super().create_capsule(context, capsule)
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    saves = fakes.install_db(monkeypatch)
+    cfg.CONF.set_override('pods_dir', str(tmp_path), 'zun_vk_plugin')
+    cfg.CONF.set_override('volumes_timeout', 5, 'zun_vk_plugin')
+    Client.created = []
+    yield str(tmp_path), saves
+    cfg.CONF.clear_override('pods_dir', 'zun_vk_plugin')
+    cfg.CONF.clear_override('volumes_timeout', 'zun_vk_plugin')
+
+
+def _capsule(entrypoints=None):
+    labels = {'zun-vk/node': 'vk-1', volume_hints.VOLUMES_LABEL: PLAN}
+    if entrypoints:
+        labels[capsule_hints.ENTRYPOINT_LABEL] = entrypoints
+    app = fakes.container(2, 'app', status=consts.CREATING)
+    app.environment = {'MODE': 'prod'}
+    app.command = ['sh', '-c', 'login --password=$(PASS)']
+    app.entrypoint = None
+    init = fakes.container(3, 'init', status=consts.CREATING, init=True)
+    init.environment = {}
+    init.command = ['true']
+    init.entrypoint = None
+    for member in (app, init):
+        member.obj_reset_changes()
+    return fakes.capsule(1, status=consts.CREATING, labels=labels,
+                         containers=[app], init_containers=[init])
+
+
+def _deliver(root, capsule, files):
+    """What zun-vk-agent and zun-vk leave in the capsule's directory."""
+    base = os.path.join(root, capsule.uuid)
+    data = os.path.join(base, 'files', ENV_VOLUME, '..2026_12_03')
+    os.makedirs(data)
+    for name, content in files.items():
+        with open(os.path.join(data, name), 'wb') as stream:
+            stream.write(content)
+    os.symlink('..2026_12_03', os.path.join(base, 'files', ENV_VOLUME,
+                                            '..data'))
+    open(os.path.join(base, 'prepared'), 'w').close()
+
+
+def _driver():
+    drv = driver.NotifyingDriver(wrapped=DockerLike(),
+                                 sender=fakes.RecordingSender())
+    drv.passes_secret_env = True
+    return drv
+
+
+def test_the_engine_gets_the_values_and_zun_never_holds_them(root):
+    root, saves = root
+    capsule = _capsule(entrypoints='c0:2')
+    _deliver(root, capsule, {'c0': env_hints.format_file(
+        [('PASS', 'hunter2')], ['sh', '-c', 'login --password=hunter2'])})
+    _driver().create_capsule(fakes.CONTEXT, capsule, 'image', [], {})
+    (_, init_kwargs), (_, app_kwargs) = Client.created
+    assert init_kwargs['environment'] == {}
+    assert init_kwargs['command'] == ['true']
+    assert app_kwargs['environment'] == {'MODE': 'prod', 'PASS': 'hunter2'}
+    # The ENTRYPOINT split applies to the real command too.
+    assert app_kwargs['entrypoint'] == ['sh', '-c']
+    assert app_kwargs['command'] == ['login --password=hunter2']
+    app = capsule.containers[0]
+    assert app.environment == {'MODE': 'prod'}
+    assert 'hunter2' not in repr(app.command) + repr(app.entrypoint)
+    assert 'hunter2' not in repr(saves.saved)
+    # Nothing stays registered after the create.
+    Client().create_container('busybox', name=consts.NAME_PREFIX + app.uuid,
+                              environment={})
+    assert Client.created[-1][1]['environment'] == {}
+
+
+def test_a_container_without_a_file_is_created_as_zun_says(root):
+    root, _saves = root
+    capsule = _capsule()
+    _deliver(root, capsule, {})
+    _driver().create_capsule(fakes.CONTEXT, capsule, 'image', [], {})
+    assert Client.created[1][1]['environment'] == {'MODE': 'prod'}
+    assert Client.created[1][1]['command'] == [
+        'sh', '-c', 'login --password=$(PASS)']
+
+
+def test_a_broken_file_fails_the_create(root):
+    root, _saves = root
+    capsule = _capsule()
+    _deliver(root, capsule, {'c0': b'{"env": "nope"}'})
+    with pytest.raises(env_hints.BadEnvFile):
+        _driver().create_capsule(fakes.CONTEXT, capsule, 'image', [], {})
+    assert Client.created == []
+
+
+def test_a_driver_that_cannot_pass_them_refuses(root):
+    root, _saves = root
+    capsule = _capsule()
+    _deliver(root, capsule, {})
+    drv = _driver()
+    drv.passes_secret_env = False
+    with pytest.raises(volume_hints.BadPlan) as exc:
+        drv.create_capsule(fakes.CONTEXT, capsule, 'image', [], {})
+    assert 'only the docker driver can pass' in str(exc.value)
+
+
+def test_the_hook_is_installed_once():
+    wrapped = Client.create_container
+    assert secret_env.hook_create(Client)
+    assert Client.create_container is wrapped
+
+
+def test_a_list_environment_is_merged():
+    got = secret_env.with_extras({'environment': ['A=1', 'B=x=y']},
+                                 {'environment': {'S': 's'}})
+    assert got['environment'] == {'A': '1', 'B': 'x=y', 'S': 's'}

@@ -1,0 +1,84 @@
+"""Keep a container's Secret-derived values out of its Zun template.
+
+With the companion on the hosts (``hide``), each variable whose value
+came from a Secret (pod_env marks them) is left out of the template's
+env, and the command and args keep ``$(VAR)`` where such a value would
+be expanded; the real values travel to the host as a file of the
+secret variables volume (zun_plugin/env_hints). Without the companion
+the values stay in the template, as Zun stores them, and the pod gets a
+warning that says so.
+"""
+
+import dataclasses
+
+from zun_vk.translate import pod_env
+from zun_vk.zun_plugin import env_hints
+
+
+@dataclasses.dataclass(frozen=True)
+class ContainerEnv:
+    """What one container's template and host file get."""
+
+    env: dict                 # the template's env
+    command: list = None      # the template's command and args
+    args: list = None
+    secret_file: bytes = None  # env_hints' file, or None
+
+
+def split(path, container, env, secret, hide, problems, warnings):
+    """-> ContainerEnv of one container.
+
+    env is the container's resolved environment (a dict), secret the
+    names in it whose values came from Secrets.
+    """
+    hidden = set(secret) if hide else set()
+    public = {k: v for k, v in env.items() if k not in hidden}
+    fields, real, tainted = {}, [], False
+    for field in ('command', 'args'):
+        if not container.get(field):
+            continue
+        used = set()
+        expanded = [pod_env.expand_references(str(part), env, used)
+                    for part in container[field]]
+        real += expanded
+        if used & hidden:
+            tainted = True
+            expanded = [pod_env.expand_references(str(part), public)
+                        for part in container[field]]
+        fields[field] = expanded
+    _check_sub_path_exprs(path, container, env, hidden, problems)
+    if secret and not hide:
+        warnings.append(
+            '%s.env: %s from Secrets %s stored by Zun with the capsule, '
+            'where every member of its OpenStack project can read %s '
+            '(install zun-vk\'s companion driver and agent on the compute '
+            'hosts, set [zun]companion_driver and [host_agents], and the '
+            'values reach the containers past Zun).' % (
+                path, ', '.join(sorted(secret)),
+                'is' if len(secret) == 1 else 'are',
+                'it' if len(secret) == 1 else 'them'))
+    secret_file = None
+    if hidden or tainted:
+        secret_file = env_hints.format_file(
+            [(k, v) for k, v in env.items() if k in hidden],
+            real if tainted else None)
+    return ContainerEnv(public, fields.get('command'), fields.get('args'),
+                        secret_file)
+
+
+def _check_sub_path_exprs(path, container, env, hidden, problems):
+    for index, mount in enumerate(container.get('volumeMounts') or []):
+        used = set()
+        pod_env.expand_references(mount.get('subPathExpr') or '', env, used)
+        if used & hidden:
+            problems.append((
+                '%s.volumeMounts[%d].subPathExpr' % (path, index),
+                'must not use variables from Secrets (%s): the path is '
+                'stored by Zun, where every member of the project can read '
+                'it' % ', '.join(sorted(used & hidden))))
+
+
+def volume_files(secret_files):
+    """{(letter, index): file} -> the volume's files, {path: (bytes, mode)}."""
+    return {env_hints.member_key(letter, index): (data, env_hints.FILE_MODE)
+            for (letter, index), data in sorted(secret_files.items())}

@@ -1,0 +1,79 @@
+"""Variables from Secrets: from zun-vk to the container engine, past Zun.
+
+Whatever a capsule template holds, Zun stores in its database and shows
+to every member of the project (``zun capsule-describe``). So zun-vk
+leaves out of the template each variable whose value came from a Secret
+(``secretKeyRef``, ``envFrom.secretRef``, or ``$(VAR)`` of one), and
+writes in the command and args a ``$(VAR)`` reference where such a value
+was expanded. It delivers the real values like a secret volume's files
+(volume_hints: the plan's ``e`` volume, in the capsule's tmpfs), one
+file per container named by its key (``c0``, ``i1``)::
+
+    {"env": [["NAME", "value"], ...], "command": ["...", ...]}
+
+``command`` is there only when a value was expanded in it: the whole
+list Zun runs (the pod's command followed by its args). The companion
+driver reads the files once the volume has its ``..data`` and hands the
+values to the engine's create call only; Zun's objects never hold them.
+
+Pure and dependency-free: zun-vk's translation and the driver inside
+zun-compute both import it.
+"""
+
+import json
+
+# The files volume's name: a DNS label, made unique among the pod's own.
+VOLUME_BASE = 'zun-vk-env'
+# The capsule's directory is zun-compute's alone (0700); no container
+# mounts this volume.
+FILE_MODE = 0o444
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+class BadEnvFile(ValueError):
+    """A file of the secret variables this version cannot read."""
+
+
+def volume_name(taken):
+    """A volume name for the secret variables not in taken."""
+    name, number = VOLUME_BASE, 1
+    while name in taken:
+        number += 1
+        name = '%s-%d' % (VOLUME_BASE, number)
+    return name
+
+
+def member_key(letter, index):
+    return '%s%d' % (letter, index)
+
+
+def format_file(env, command=None):
+    """One container's file: env is [(name, value)], command a list."""
+    value = {'env': [[str(n), str(v)] for n, v in env]}
+    if command is not None:
+        value['command'] = [str(part) for part in command]
+    return json.dumps(value, separators=(',', ':')).encode('utf-8')
+
+
+def parse_file(data):
+    """-> (env as [(name, value)], command list or None)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise BadEnvFile('the file of secret variables is too large')
+    try:
+        value = json.loads(data.decode('utf-8'))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadEnvFile('the file of secret variables is not JSON: %s'
+                         % exc) from None
+    if not isinstance(value, dict):
+        raise BadEnvFile('the file of secret variables is not an object')
+    env = value.get('env') or []
+    if not isinstance(env, list) or not all(
+            isinstance(item, list) and len(item) == 2 and
+            all(isinstance(part, str) for part in item) for item in env):
+        raise BadEnvFile('"env" must be a list of [name, value] strings')
+    command = value.get('command')
+    if command is not None and not (
+            isinstance(command, list) and
+            all(isinstance(part, str) for part in command)):
+        raise BadEnvFile('"command" must be a list of strings')
+    return [tuple(item) for item in env], command
