@@ -51,8 +51,12 @@ def capsule_dir(agent, capsule=CAPSULE):
 def make_capsule(agent, plan=PLAN, capsule=CAPSULE, wait=True):
     path = capsule_dir(agent, capsule)
     os.mkdir(path)
-    with open(os.path.join(path, 'plan.json'), 'w') as f:
+    # Atomically, as the companion driver writes it: the agent's poll
+    # must not read half a plan.
+    with open(os.path.join(path, 'plan.json.tmp'), 'w') as f:
         f.write(plan if isinstance(plan, str) else json.dumps(plan))
+    os.rename(os.path.join(path, 'plan.json.tmp'),
+              os.path.join(path, 'plan.json'))
     if wait:
         deadline = time.monotonic() + 30
         while not os.path.exists(os.path.join(path, 'prepared')):
