@@ -224,12 +224,13 @@ def test_variables_from_secrets_reach_the_containers_past_zun(
         '%s admin prod' % SECRET_VALUE)
     assert run('cat /tmp/arg') == 'pw=%s\n' % SECRET_VALUE
     detail = assert_only_in_the_pod(stack, kube, zun, vk, namespace, 'env')
-    main = [c for c in detail['containers']
-            if 'sleep 3600' in ' '.join(c.get('command') or [])]
-    assert len(main) == 1, detail['containers']
-    assert main[0]['environment'].get('MODE') == 'prod'
-    assert 'PW' not in main[0]['environment']
-    assert 'pw=$(PW)' in main[0]['command']
+    main, = detail['containers']
+    assert main['environment'].get('MODE') == 'prod'
+    assert 'PW' not in main['environment']
+    # The reference stays where Zun shows the command.
+    assert main['entrypoint'] + main['command'] == [
+        'sh', '-c', 'echo "$1" > /tmp/arg; exec sleep 3600', 'sh',
+        'pw=$(PW)']
 
 
 SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount'
