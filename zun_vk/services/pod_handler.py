@@ -188,7 +188,8 @@ class PodHandler(object):
         return pod_env.resolve_env(pod, config_maps, secrets,
                                    host_ip=self.conf.node.internal_ip,
                                    service_env=self._service_env(pod),
-                                   node_allocatable=allocatable)
+                                   node_allocatable=allocatable,
+                                   pod_ip_on_host=self.files.enabled)
 
     def _secret_files(self, pod):
         """The pod's secret variables for its host, derived again.

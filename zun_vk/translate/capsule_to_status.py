@@ -89,6 +89,8 @@ Addresses
 import datetime
 import re
 
+from zun_vk.zun_plugin import env_hints
+
 CONTAINER_ID_PREFIX = 'zun://'
 IMAGE_ID_PREFIX = 'zun://image/'
 
@@ -580,16 +582,8 @@ def _old_statuses(old, init):
 
 
 def _pod_ips(addresses):
-    """At most one IP per family, IPv4 first, in Zun's network order."""
-    by_family = {}
-    for entries in (addresses or {}).values():
-        for entry in entries or []:
-            addr = entry.get('addr')
-            if not addr:
-                continue
-            family = 6 if ':' in addr else 4
-            by_family.setdefault(family, addr)
-    return [by_family[f] for f in (4, 6) if f in by_family]
+    # The companion gives status.podIP variables the same address.
+    return env_hints.pod_ips(addresses)
 
 
 # --- assembling ---------------------------------------------------------

@@ -10,10 +10,12 @@ metadata.annotations['k'], metadata.labels and metadata.annotations
 (whole, ``k="v"`` lines sorted), spec.nodeName and
 spec.serviceAccountName. status.hostIP and status.hostIPs resolve to
 the virtual node's IP when the caller passes ``host_ip``: that is the
-value this node reports as the pod's hostIP. status.podIP(s) refuse the
-pod: Neutron assigns the address while Zun creates the capsule, after
-the environment is fixed, and the capsule template cannot ask for a
-fixed IP. resourceFieldRef is computed as the kubelet does (see
+value this node reports as the pod's hostIP. Neutron assigns the pod's
+address while Zun creates the capsule, after the template is fixed: with
+``pod_ip_on_host`` (the companion on the hosts) status.podIP(s) resolve
+to a mark (env_hints) that the companion driver replaces with the
+capsule's address before the engine creates the container; otherwise
+they refuse the pod. resourceFieldRef is computed as the kubelet does (see
 resource_fields), an unset limit being the node's allocatable amount
 when the caller passes it. The variables of Services (see service_env)
 come first: the pod's own env wins over them and ``$(VAR)`` sees them.
@@ -31,6 +33,7 @@ import re
 
 from zun_vk.translate import errors
 from zun_vk.translate import resource_fields
+from zun_vk.zun_plugin import env_hints
 
 _SUBSCRIPT = re.compile(r"^metadata\.(labels|annotations)\['(.*)'\]$")
 
@@ -122,7 +125,8 @@ def env_references(pod):
 
 
 def resolve_env(pod, configmaps, secrets, *, host_ip=None,
-                service_env=None, node_allocatable=None):
+                service_env=None, node_allocatable=None,
+                pod_ip_on_host=False):
     """Resolve every container's environment.
 
     configmaps and secrets map an object name (in the pod's namespace) to
@@ -132,14 +136,15 @@ def resolve_env(pod, configmaps, secrets, *, host_ip=None,
     the Node's status.allocatable. Returns
     {container name: [{'name': ..., 'value': ...}, ...]} for init and
     regular containers; a variable whose value comes from a Secret, also
-    through ``$(VAR)``, has ``'secret': True`` as well. Raises
+    through ``$(VAR)``, has ``'secret': True`` as well, one with a pod IP
+    mark ``'late': True``. Raises
     MissingReference for a required reference
     that cannot be satisfied and UnsupportedPod for a fieldRef or
     resourceFieldRef this node cannot provide.
     """
     resolved = {}
     sources = _Sources(configmaps or {}, secrets or {}, host_ip,
-                       service_env or {}, node_allocatable)
+                       service_env or {}, node_allocatable, pod_ip_on_host)
     for path, container in _all_containers(pod):
         resolved[container.get('name')] = _resolve_container_env(
             pod, path, container, sources)
@@ -153,13 +158,14 @@ class _Sources:
     host_ip: str
     service_env: dict
     node_allocatable: dict
+    pod_ip_on_host: bool = False
 
 
 def _resolve_container_env(pod, path, container, sources):
     namespace = _meta(pod).get('namespace') or 'default'
     configmaps, secrets = sources.configmaps, sources.secrets
     env = {}
-    secret = set()      # names whose value came from a Secret
+    flags = {}          # name -> {'secret', 'late'}: where its value came
     # The kubelet's $(VAR) sees the pod's variables, then the Services'.
     visible = collections.ChainMap(env, sources.service_env)
     for index, source in enumerate(container.get('envFrom') or []):
@@ -184,7 +190,8 @@ def _resolve_container_env(pod, path, container, sources):
                     value = _decode_secret(raw, name, key, source_path)
                 if _valid_env_name(prefix + key):
                     env[prefix + key] = value
-                    _mark(secret, prefix + key, kind == 'Secret')
+                    flags[prefix + key] = (
+                        {'secret'} if kind == 'Secret' else set())
     for index, var in enumerate(container.get('env') or []):
         var_path = '%s.env[%d]' % (path, index)
         value_from = var.get('valueFrom')
@@ -194,16 +201,16 @@ def _resolve_container_env(pod, path, container, sources):
             used = set()
             env[var['name']] = expand_references(var.get('value') or '',
                                                  visible, used)
-            _mark(secret, var['name'], bool(used & secret))
+            flags[var['name']] = set().union(
+                *(flags.get(n, ()) for n in used if n in env))
             continue
         value = _value_from(pod, container, namespace, var_path, value_from,
                             sources)
         if value is not None:
             env[var['name']] = value
-            _mark(secret, var['name'],
-                  value_from.get('secretKeyRef') is not None)
+            flags[var['name']] = _origin(value_from, value)
     result = [dict({'name': name, 'value': value},
-                   **({'secret': True} if name in secret else {}))
+                   **{flag: True for flag in sorted(flags.get(name, ()))})
               for name, value in env.items()]
     result += [{'name': name, 'value': value}
                for name, value in sources.service_env.items()
@@ -211,12 +218,13 @@ def _resolve_container_env(pod, path, container, sources):
     return result
 
 
-def _mark(secret, name, is_secret):
-    """Note whether the variable's latest value came from a Secret."""
-    if is_secret:
-        secret.add(name)
-    else:
-        secret.discard(name)
+def _origin(value_from, value):
+    """The flags of a valueFrom variable (see resolve_env)."""
+    if value_from.get('secretKeyRef') is not None:
+        return {'secret'}
+    if env_hints.has_marks(value):
+        return {'late'}
+    return set()
 
 
 def _value_from(pod, container, namespace, path, value_from, sources):
@@ -224,7 +232,7 @@ def _value_from(pod, container, namespace, path, value_from, sources):
     configmaps, secrets = sources.configmaps, sources.secrets
     if value_from.get('fieldRef') is not None:
         field_path = value_from['fieldRef'].get('fieldPath') or ''
-        return _field_value(pod, field_path, sources.host_ip,
+        return _field_value(pod, field_path, sources,
                             path + '.valueFrom.fieldRef.fieldPath')
     if value_from.get('resourceFieldRef') is not None:
         return resource_fields.value(
@@ -258,7 +266,7 @@ def _value_from(pod, container, namespace, path, value_from, sources):
         'use fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef')
 
 
-def _field_value(pod, field_path, host_ip, path):
+def _field_value(pod, field_path, sources, path):
     meta = _meta(pod)
     spec = pod.get('spec') or {}
     simple = {
@@ -276,17 +284,21 @@ def _field_value(pod, field_path, host_ip, path):
     if match:
         return (meta.get(match.group(1)) or {}).get(match.group(2), '')
     if field_path in ('status.hostIP', 'status.hostIPs'):
-        if host_ip:
-            return host_ip
+        if sources.host_ip:
+            return sources.host_ip
         raise errors.UnsupportedPod(
             path, 'the node IP ([node]internal_ip) is not configured, so %s '
             'cannot be provided' % field_path)
     if field_path in ('status.podIP', 'status.podIPs'):
+        if sources.pod_ip_on_host:
+            return env_hints.FIELD_MARKS[field_path]
         raise errors.UnsupportedPod(
             path, 'Neutron assigns the pod IP while Zun creates the capsule, '
-            'after the environment is fixed, so %s cannot be provided; '
-            'read the address inside the container (for example with '
-            '`hostname -i`) instead' % field_path)
+            'after the environment is fixed, so %s can only be provided by '
+            "zun-vk's companion driver and agent on the compute hosts "
+            '([zun]companion_driver and [host_agents]); without them, read '
+            'the address inside the container (for example with '
+            '`hostname -i`)' % field_path)
     raise errors.UnsupportedPod(
         path, "the field '%s' is not supported in env; use metadata.name, "
         'metadata.namespace, metadata.uid, metadata.labels, '

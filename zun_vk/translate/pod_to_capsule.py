@@ -476,13 +476,13 @@ def _check_container(path, kind, container, problems, warnings):
 
 
 def _container_env(path, container, resolved_env):
-    """(env dict, names in it whose values came from Secrets)."""
+    """(env dict, {name: flags} as secret_env.split takes them)."""
     name = container.get('name')
     if resolved_env is not None and name in resolved_env:
         return ({var['name']: '' if var.get('value') is None
                  else str(var['value']) for var in resolved_env[name]},
-                {var['name'] for var in resolved_env[name]
-                 if var.get('secret')})
+                {var['name']: {f for f in ('secret', 'late') if var.get(f)}
+                 for var in resolved_env[name]})
     if container.get('envFrom'):
         raise ValueError('%s.envFrom needs resolve_env() first' % path)
     env = {}
@@ -493,7 +493,7 @@ def _container_env(path, container, resolved_env):
         if var.get('name'):
             env[var['name']] = pod_env.expand_references(
                 var.get('value') or '', env)
-    return env, set()
+    return env, {}
 
 
 def _ports(path, container, problems):

@@ -1,12 +1,13 @@
 """Keep a container's Secret-derived values out of its Zun template.
 
 With the companion on the hosts (``hide``), each variable whose value
-came from a Secret (pod_env marks them) is left out of the template's
+came from a Secret (pod_env flags them) is left out of the template's
 env, and the command and args keep ``$(VAR)`` where such a value would
 be expanded; the real values travel to the host as a file of the
-secret variables volume (zun_plugin/env_hints). Without the companion
-the values stay in the template, as Zun stores them, and the pod gets a
-warning that says so.
+secret variables volume (zun_plugin/env_hints). Variables that hold
+the pod's IP mark take the same path, so that the companion can put the
+address in. Without the companion the values from Secrets stay in the
+template, as Zun stores them, and the pod gets a warning that says so.
 """
 
 import dataclasses
@@ -25,13 +26,16 @@ class ContainerEnv:
     secret_file: bytes = None  # env_hints' file, or None
 
 
-def split(path, container, env, secret, hide, problems, warnings):
+def split(path, container, env, flags, hide, problems, warnings):
     """-> ContainerEnv of one container.
 
-    env is the container's resolved environment (a dict), secret the
-    names in it whose values came from Secrets.
+    env is the container's resolved environment (a dict), flags the
+    names in it whose values came from Secrets (``'secret'``) or hold the
+    pod's IP mark (``'late'``, only with hide): {name: set of flags}.
     """
-    hidden = set(secret) if hide else set()
+    secret = {n for n, f in flags.items() if 'secret' in f}
+    late = {n for n, f in flags.items() if 'late' in f}
+    hidden = (secret | late) if hide else set()
     public = {k: v for k, v in env.items() if k not in hidden}
     fields, real, tainted = {}, [], False
     for field in ('command', 'args'):
@@ -46,7 +50,8 @@ def split(path, container, env, secret, hide, problems, warnings):
             expanded = [pod_env.expand_references(str(part), public)
                         for part in container[field]]
         fields[field] = expanded
-    _check_sub_path_exprs(path, container, env, hidden, problems)
+    _check_sub_path_exprs(path, container, env, secret & hidden,
+                          late & hidden, problems)
     if secret and not hide:
         warnings.append(
             '%s.env: %s from Secrets %s stored by Zun with the capsule, '
@@ -66,16 +71,21 @@ def split(path, container, env, secret, hide, problems, warnings):
                         secret_file)
 
 
-def _check_sub_path_exprs(path, container, env, hidden, problems):
+def _check_sub_path_exprs(path, container, env, secret, late, problems):
     for index, mount in enumerate(container.get('volumeMounts') or []):
         used = set()
         pod_env.expand_references(mount.get('subPathExpr') or '', env, used)
-        if used & hidden:
+        field = '%s.volumeMounts[%d].subPathExpr' % (path, index)
+        if used & secret:
             problems.append((
-                '%s.volumeMounts[%d].subPathExpr' % (path, index),
-                'must not use variables from Secrets (%s): the path is '
-                'stored by Zun, where every member of the project can read '
-                'it' % ', '.join(sorted(used & hidden))))
+                field, 'must not use variables from Secrets (%s): the path '
+                'is stored by Zun, where every member of the project can '
+                'read it' % ', '.join(sorted(used & secret))))
+        elif used & late:
+            problems.append((
+                field, 'cannot use the pod IP (%s): the volumes are planned '
+                'before Neutron gives the capsule its address'
+                % ', '.join(sorted(used & late))))
 
 
 def volume_files(secret_files):

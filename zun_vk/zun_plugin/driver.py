@@ -273,7 +273,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
                                  payload.field(capsule, 'uuid'), plan,
                                  capsule)
         return secret_env.registered(secret_env.overrides(
-            capsule, loaded, self.wrapped.get_container_name))
+            capsule, loaded, self.wrapped.get_container_name), capsule)
 
     @_never_raise
     def _volumes_done(self, capsule):

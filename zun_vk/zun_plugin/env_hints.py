@@ -16,6 +16,18 @@ list Zun runs (the pod's command followed by its args). The companion
 driver reads the files once the volume has its ``..data`` and hands the
 values to the engine's create call only; Zun's objects never hold them.
 
+The pod's IP is not known when zun-vk writes the template: Neutron gives
+the capsule its address while zun-compute creates the sandbox. A
+variable from ``status.podIP`` or ``status.podIPs`` (and whatever
+expands it) takes the same path, with a mark (FIELD_MARKS) where the
+address goes; the companion replaces each mark with the capsule's
+address (pod_ips, the rule zun-vk reports the pod's IPs by) just
+before the engine creates the container. A mark is delimited by NUL
+characters, which no variable value or argument can hold, so it never
+meets user data, and replacing it after the kubelet's one-pass
+``$(VAR)`` expansion gives what the expansion would have given with the
+address known.
+
 Pure and dependency-free: zun-vk's translation and the driver inside
 zun-compute both import it.
 """
@@ -28,6 +40,12 @@ VOLUME_BASE = 'zun-vk-env'
 # mounts this volume.
 FILE_MODE = 0o444
 MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+FIELD_MARKS = {
+    'status.podIP': '\x00status.podIP\x00',
+    'status.podIPs': '\x00status.podIPs\x00',
+}
 
 
 class BadEnvFile(ValueError):
@@ -77,3 +95,31 @@ def parse_file(data):
             all(isinstance(part, str) for part in command)):
         raise BadEnvFile('"command" must be a list of strings')
     return [tuple(item) for item in env], command
+
+
+def has_marks(text):
+    return '\x00' in text and any(m in text for m in FIELD_MARKS.values())
+
+
+def pod_ips(addresses):
+    """At most one IP per family, IPv4 first, in Zun's network order.
+
+    addresses is a capsule's ``addresses`` ({network: [{'addr': ...}]}).
+    """
+    by_family = {}
+    for entries in (addresses or {}).values():
+        for entry in entries or []:
+            addr = entry.get('addr') if isinstance(entry, dict) else None
+            if not addr:
+                continue
+            family = 6 if ':' in addr else 4
+            by_family.setdefault(family, addr)
+    return [by_family[f] for f in (4, 6) if f in by_family]
+
+
+def complete(text, ips):
+    """text with its marks replaced by the pod's IPs (a list)."""
+    if '\x00' not in text:
+        return text
+    return text.replace(FIELD_MARKS['status.podIP'], ips[0] if ips else '') \
+        .replace(FIELD_MARKS['status.podIPs'], ','.join(ips))

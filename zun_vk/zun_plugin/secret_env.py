@@ -3,7 +3,8 @@
 Once the capsule's volumes are ready, the driver reads each container's
 file of the secret variables from the capsule's tmpfs and registers what
 the engine's create call of that container gets on top of what Zun
-passes: the variables, and the command with the values expanded. The
+passes: the variables, and the command with the values expanded, the
+pod's IP put in where they hold its mark. The
 docker client's ``create_container`` is wrapped once per process; it
 adds what is registered under the container's engine name and passes
 everything else through unchanged. Zun's container objects never hold
@@ -79,10 +80,15 @@ def overrides(capsule, loaded, engine_name):
 
 
 @contextlib.contextmanager
-def registered(extras):
-    """Let the create calls of these containers get their extras."""
+def registered(extras, capsule):
+    """Let the create calls of these containers get their extras.
+
+    The pod's IPs are read from the capsule at each create call: Zun
+    gives the capsule its addresses when it creates the sandbox.
+    """
     with _lock:
-        _pending.update(extras)
+        _pending.update({name: (extra, capsule)
+                         for name, extra in extras.items()})
     try:
         yield
     finally:
@@ -91,16 +97,23 @@ def registered(extras):
                 _pending.pop(name, None)
 
 
-def with_extras(kwargs, extra):
-    """The create call's kwargs with one container's extras applied."""
+def with_extras(kwargs, extra, pod_ips=()):
+    """The create call's kwargs with one container's extras applied.
+
+    The pod IP marks (env_hints) in them become pod_ips.
+    """
+    ips = list(pod_ips)
     kwargs = dict(kwargs)
     environment = kwargs.get('environment') or {}
     if isinstance(environment, (list, tuple)):
         environment = dict(item.partition('=')[::2] for item in environment)
-    kwargs['environment'] = dict(environment, **extra['environment'])
+    kwargs['environment'] = dict(environment, **{
+        name: env_hints.complete(value, ips)
+        for name, value in extra['environment'].items()})
     for field in ('entrypoint', 'command'):
         if field in extra:
-            kwargs[field] = extra[field]
+            kwargs[field] = [env_hints.complete(part, ips)
+                             for part in extra[field]]
     return kwargs
 
 
@@ -115,9 +128,11 @@ def hook_create(client_class):
     @functools.wraps(original)
     def create_container(self, image, *args, **kwargs):
         with _lock:
-            extra = _pending.get(kwargs.get('name'))
-        if extra is not None:
-            kwargs = with_extras(kwargs, extra)
+            pending = _pending.get(kwargs.get('name'))
+        if pending is not None:
+            extra, capsule = pending
+            kwargs = with_extras(kwargs, extra, env_hints.pod_ips(
+                payload.field(capsule, 'addresses')))
         return original(self, image, *args, **kwargs)
     create_container.zun_vk_secret_env = True
     client_class.create_container = create_container

@@ -738,7 +738,7 @@ def test_configmap_without_data_counts_as_existing():
      'Neutron assigns the pod IP'),
     ('status.podIPs', '192.0.2.1',
      'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath',
-     'status.podIPs cannot be provided'),
+     'status.podIPs can only be provided by zun-vk\'s companion'),
     ('status.hostIP', None,
      'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath',
      'the node IP ([node]internal_ip) is not configured'),

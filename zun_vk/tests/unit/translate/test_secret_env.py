@@ -180,3 +180,65 @@ def test_the_file_round_trips():
     data = env_hints.format_file([('A', 'x=1\n')], ['sh', '-c', 'é'])
     assert env_hints.parse_file(data) == ([('A', 'x=1\n')],
                                           ['sh', '-c', 'é'])
+
+
+def pod_ip(name='POD_IP', field='status.podIP'):
+    return {'name': name, 'valueFrom': {'fieldRef': {'fieldPath': field}}}
+
+
+def translate_late(p):
+    resolved = pod_env.resolve_env(p, CONFIGMAPS, SECRETS,
+                                   pod_ip_on_host=True)
+    return ptc.pod_to_capsule(p, cluster_id='c', node_name='n',
+                              resolved_env=resolved, defaults=HOST)
+
+
+def test_the_pod_ip_is_left_to_the_host_with_a_mark():
+    request = translate_late(pod(
+        env=[pod_ip(), pod_ip('POD_IPS', 'status.podIPs'),
+             {'name': 'URL', 'value': 'http://$(POD_IP):8080'},
+             {'name': 'MODE', 'value': 'prod'}],
+        command=['serve', '--bind=$(POD_IP)']))
+    app = request.template['spec']['containers'][0]
+    assert app['env'] == {'MODE': 'prod'}
+    assert app['command'] == ['serve', '--bind=$(POD_IP)']
+    assert '\x00' not in json.dumps(request.template)
+    env, command = secret_file(request)
+    ip, ips = (env_hints.FIELD_MARKS['status.podIP'],
+               env_hints.FIELD_MARKS['status.podIPs'])
+    assert env == [('POD_IP', ip), ('POD_IPS', ips),
+                   ('URL', 'http://%s:8080' % ip)]
+    assert command == ['serve', '--bind=%s' % ip]
+    assert [env_hints.complete(v, ['10.0.0.5', 'fd00::5'])
+            for _n, v in env] == ['10.0.0.5', '10.0.0.5,fd00::5',
+                                  'http://10.0.0.5:8080']
+
+
+def test_without_the_companion_the_pod_ip_refuses_the_pod():
+    with pytest.raises(errors.UnsupportedPod) as caught:
+        translate(pod(env=[pod_ip()]), defaults=PLAIN)
+    assert "companion driver and agent" in str(caught.value)
+
+
+def test_a_sub_path_expr_of_the_pod_ip_is_refused():
+    with pytest.raises(errors.UnsupportedPod) as caught:
+        translate_late(pod(
+            env=[pod_ip()], volumes=[{'name': 'data', 'emptyDir': {}}],
+            mounts=[{'name': 'data', 'mountPath': '/d',
+                     'subPathExpr': '$(POD_IP)'}]))
+    assert 'cannot use the pod IP (POD_IP)' in str(caught.value)
+
+
+@pytest.mark.parametrize('addresses, ips', [
+    (None, []),
+    ({'net-1': [{'addr': '10.0.0.5'}, {'addr': 'fd00::5'}],
+      'net-2': [{'addr': '10.1.0.5'}]}, ['10.0.0.5', 'fd00::5']),
+    ({'net-1': [{'addr': 'fd00::5'}, {'addr': ''}]}, ['fd00::5']),
+])
+def test_pod_ips_follow_the_status_rule(addresses, ips):
+    assert env_hints.pod_ips(addresses) == ips
+
+
+def test_a_mark_without_an_address_is_empty():
+    assert env_hints.complete(env_hints.FIELD_MARKS['status.podIP'], []) == ''
+    assert env_hints.complete('no marks', []) == 'no marks'

@@ -45,6 +45,8 @@ class DockerLike(fakes.FakeWrapped):
         return consts.NAME_PREFIX + container.uuid
 
     def create_capsule(self, context, capsule, image, networks, volumes):
+        # The sandbox gets the capsule's address before the members.
+        capsule.addresses = {'net-1': [{'addr': '10.0.0.7', 'version': 4}]}
         for member in (list(capsule.init_containers) +
                        list(capsule.containers)):
             Client().create_container(
@@ -167,3 +169,18 @@ def test_a_list_environment_is_merged():
     got = secret_env.with_extras({'environment': ['A=1', 'B=x=y']},
                                  {'environment': {'S': 's'}})
     assert got['environment'] == {'A': '1', 'B': 'x=y', 'S': 's'}
+
+
+def test_the_pod_ip_is_put_in_when_the_engine_creates_the_container(root):
+    root, saves = root
+    capsule = _capsule()
+    mark = env_hints.FIELD_MARKS['status.podIP']
+    _deliver(root, capsule, {'c0': env_hints.format_file(
+        [('POD_IP', mark), ('URL', 'http://%s:80' % mark)],
+        ['serve', '--bind=' + mark])})
+    _driver().create_capsule(fakes.CONTEXT, capsule, 'image', [], {})
+    app_kwargs = Client.created[1][1]
+    assert app_kwargs['environment'] == {
+        'MODE': 'prod', 'POD_IP': '10.0.0.7', 'URL': 'http://10.0.0.7:80'}
+    assert app_kwargs['command'] == ['serve', '--bind=10.0.0.7']
+    assert '10.0.0.7' not in repr(capsule.containers[0].environment)
