@@ -286,3 +286,22 @@ def test_the_service_account_token_lets_an_in_cluster_client_in(
     pod = kube.core.read_namespaced_pod('sa', namespace)
     assert review.status.user.extra[
         'authentication.kubernetes.io/pod-uid'] == [pod.metadata.uid]
+
+
+def test_the_pod_ip_reaches_env_and_args(stack, kube, namespace):
+    pod_ip = {'name': 'POD_IP', 'valueFrom': {'fieldRef': {
+        'fieldPath': 'status.podIP'}}}
+    body = conftest.pod_body('ip', containers=[fixtures.busybox(
+        'main', 'echo "$1" > /tmp/arg; exec sleep 3600',
+        args=['sh', 'bind=$(POD_IP):8080'],
+        env=[pod_ip, {'name': 'URL', 'value': 'http://$(POD_IP)/'}])])
+    kube.core.create_namespaced_pod(namespace, body)
+    wait_running(kube, namespace, 'ip')
+    reported = kube.core.read_namespaced_pod('ip', namespace).status.pod_ip
+    assert reported
+    run = lambda script: sh(stack, namespace, 'ip', script)  # noqa: E731
+    assert run('printf %s "$POD_IP $URL"') == '%s http://%s/' % (
+        reported, reported)
+    assert run('cat /tmp/arg') == 'bind=%s:8080\n' % reported
+    # The address the container itself has.
+    assert reported in run('ip -o addr 2>/dev/null || hostname -i')
