@@ -12,7 +12,7 @@ from kubernetes.client import exceptions as k8s_exc
 from kubernetes import watch as k8s_watch
 from oslo_log import log as logging
 
-from zun_vk.kube import timestamps
+from zun_vk import timestamps
 from zun_vk.translate import status_patch
 
 LOG = logging.getLogger(__name__)

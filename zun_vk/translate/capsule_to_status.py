@@ -86,8 +86,9 @@ Addresses
     kept once set.
 """
 
-import datetime
 import re
+
+from zun_vk import timestamps
 
 CONTAINER_ID_PREFIX = 'zun://'
 IMAGE_ID_PREFIX = 'zun://image/'
@@ -114,9 +115,6 @@ OWNED_CONDITIONS = ('Initialized', 'Ready', 'ContainersReady',
 _TIME_KEYS = ('startTime', 'lastTransitionTime', 'lastProbeTime',
               'startedAt', 'finishedAt')
 _EXIT_CODE = re.compile(r'Exited\s*\((-?\d+)\)')
-_TIMESTAMP = re.compile(
-    r'(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?'
-    r'\s*(Z|[+-]\d{2}:?\d{2})?', re.IGNORECASE)
 
 # Categories of an observed container, for the phase.
 _WAITING, _RUNNING, _TERMINATED, _RESTARTING, _UNKNOWN = (
@@ -148,47 +146,6 @@ _FAILURES = (
      'The container engine on the Zun compute host failed; try again, or '
      'ask the operator to check zun-compute.'),
 )
-
-
-# --- time ---------------------------------------------------------------
-
-def parse_time(value):
-    """A timestamp from Zun or Kubernetes as an aware UTC datetime.
-
-    Accepts '2026-11-28T01:02:03Z', '2026-11-28 01:02:03',
-    '2026-11-28T01:02:03.000000', '...+00:00' (naive means UTC) and
-    datetime objects. Returns None for None or text it cannot read.
-    """
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=datetime.timezone.utc)
-        return value.astimezone(datetime.timezone.utc)
-    match = _TIMESTAMP.fullmatch(str(value).strip())
-    if not match:
-        return None
-    year, month, day, hour, minute, second = (
-        int(part) for part in match.groups()[:6])
-    offset = datetime.timedelta(0)
-    zone = match.group(7)
-    if zone and zone.upper() != 'Z':
-        sign = -1 if zone[0] == '-' else 1
-        digits = zone[1:].replace(':', '')
-        offset = sign * datetime.timedelta(hours=int(digits[:2]),
-                                           minutes=int(digits[2:]))
-    try:
-        moment = datetime.datetime(year, month, day, hour, minute, second,
-                                   tzinfo=datetime.timezone.utc)
-    except ValueError:
-        return None
-    return moment - offset
-
-
-def rfc3339(value):
-    """Kubernetes' time format, 'YYYY-MM-DDTHH:MM:SSZ' (None if unreadable)."""
-    moment = parse_time(value)
-    return moment.strftime('%Y-%m-%dT%H:%M:%SZ') if moment else None
 
 
 # --- capsule -> status --------------------------------------------------
@@ -373,8 +330,9 @@ def _observe_state(spec, zun, previous_by_name, failure, now,
 
     if status in ('Running', 'Paused') or (status == 'Deleting' and
                                            exit_code is None):
-        started = _kept(old_state, 'running', 'startedAt', same) or _time(
-            zun, 'started_at', 'updated_at', 'created_at') or rfc3339(now)
+        started = (_kept(old_state, 'running', 'startedAt', same) or
+                   _time(zun, 'started_at', 'updated_at', 'created_at') or
+                   timestamps.rfc3339(now))
         return _Observed(spec, {'running': {'startedAt': started}},
                          _RUNNING, container_id=container_id,
                          ready=status == 'Running', previous=previous)
@@ -441,10 +399,10 @@ def _terminated(spec, zun, exit_code, container_id, previous, old_state,
     terminated['startedAt'] = (
         _kept(old_state, 'running', 'startedAt', True) or
         _kept(old_state, 'terminated', 'startedAt', True) or
-        _time(zun, 'started_at', 'created_at') or rfc3339(now))
+        _time(zun, 'started_at', 'created_at') or timestamps.rfc3339(now))
     terminated['finishedAt'] = (
         _kept(old_state, 'terminated', 'finishedAt', same_end) or
-        _time(zun, 'finished_at', 'updated_at') or rfc3339(now))
+        _time(zun, 'finished_at', 'updated_at') or timestamps.rfc3339(now))
     terminated['containerID'] = container_id
     return _Observed(spec, {'terminated': terminated}, _TERMINATED,
                      exit_code=category_code, container_id=container_id,
@@ -461,12 +419,12 @@ def _waiting_for(failure, pending_reason):
 def _kept(old_state, kind, field, allowed):
     if not allowed:
         return None
-    return rfc3339((old_state.get(kind) or {}).get(field))
+    return timestamps.rfc3339((old_state.get(kind) or {}).get(field))
 
 
 def _time(zun, *fields):
     for field in fields:
-        text = rfc3339(zun.get(field))
+        text = timestamps.rfc3339(zun.get(field))
         if text:
             return text
     return None
@@ -598,7 +556,7 @@ def _assemble(pod, phase, reason, message, init_statuses, statuses, now,
               host_ip=None, pod_ips=None, start_time=None):
     spec = pod.get('spec') or {}
     old = pod.get('status') or {}
-    now_text = rfc3339(now)
+    now_text = timestamps.rfc3339(now)
     if old.get('phase') in _TERMINAL:
         # The kubelet never moves a pod out of a terminal phase.
         phase = old['phase']
@@ -623,7 +581,8 @@ def _assemble(pod, phase, reason, message, init_statuses, statuses, now,
     if pod_ips:
         status['podIP'] = pod_ips[0]
         status['podIPs'] = [{'ip': ip} for ip in pod_ips]
-    start = rfc3339(old.get('startTime')) or rfc3339(start_time)
+    start = (timestamps.rfc3339(old.get('startTime')) or
+             timestamps.rfc3339(start_time))
     if start or statuses is not None:
         status['startTime'] = start or now_text
     if init_statuses:
@@ -697,7 +656,7 @@ def _conditions(spec, old, phase, init_statuses, statuses, now_text):
         before = by_type.get(kind) or {}
         if before.get('status') == value and before.get(
                 'lastTransitionTime'):
-            condition['lastTransitionTime'] = rfc3339(
+            condition['lastTransitionTime'] = timestamps.rfc3339(
                 before['lastTransitionTime']) or now_text
         else:
             condition['lastTransitionTime'] = now_text
@@ -737,7 +696,7 @@ def _normalized(value, key=None):
     if isinstance(value, (list, tuple)):
         return [_normalized(v) for v in value]
     if key in _TIME_KEYS:
-        return rfc3339(value) or value
+        return timestamps.rfc3339(value) or value
     return value
 
 
