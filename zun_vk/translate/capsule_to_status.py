@@ -89,6 +89,8 @@ Addresses
 import re
 
 from zun_vk import timestamps
+from zun_vk.translate import errors
+from zun_vk.zun_plugin import payload
 
 CONTAINER_ID_PREFIX = 'zun://'
 IMAGE_ID_PREFIX = 'zun://image/'
@@ -114,7 +116,6 @@ OWNED_CONDITIONS = ('Initialized', 'Ready', 'ContainersReady',
                     'PodScheduled')
 _TIME_KEYS = ('startTime', 'lastTransitionTime', 'lastProbeTime',
               'startedAt', 'finishedAt')
-_EXIT_CODE = re.compile(r'Exited\s*\((-?\d+)\)')
 
 # Categories of an observed container, for the phase.
 _WAITING, _RUNNING, _TERMINATED, _RESTARTING, _UNKNOWN = (
@@ -324,7 +325,7 @@ def _observe_state(spec, zun, previous_by_name, failure, now,
                          _WAITING, previous=previous)
     status = zun.get('status')
     container_id = CONTAINER_ID_PREFIX + str(zun.get('uuid'))
-    exit_code = _exit_code(zun.get('status_detail'))
+    exit_code = payload.exit_code_from_detail(zun.get('status_detail'))
     old_state = previous.get('state') or {}
     same = previous.get('containerID') == container_id
 
@@ -430,11 +431,6 @@ def _time(zun, *fields):
     return None
 
 
-def _exit_code(detail):
-    match = _EXIT_CODE.search(detail or '')
-    return int(match.group(1)) if match else None
-
-
 def _failure(capsule):
     if capsule.get('status') != 'Error':
         return None
@@ -450,13 +446,9 @@ def _failure(capsule):
         if pattern.search(raw):
             return _Failure(waiting_reason,
                             'Zun could not create the capsule: %s %s'
-                            % (_sentence(raw), advice % {'size': size}))
-    return _Failure('CreateContainerError',
-                    'Zun could not create the capsule: %s' % _sentence(raw))
-
-
-def _sentence(text):
-    return text if text.endswith(('.', '!', '?')) else text + '.'
+                            % (errors.sentence(raw), advice % {'size': size}))
+    return _Failure('CreateContainerError', 'Zun could not create the '
+                    'capsule: %s' % errors.sentence(raw))
 
 
 def _phase(policy, init_seen, main_seen):
@@ -719,8 +711,9 @@ def capsule_ran(capsule):
         return True
     for container in ((capsule.get('init_containers') or []) +
                       (capsule.get('containers') or [])):
+        detail = container.get('status_detail')
         if (container.get('status') in _RAN_STATUSES or
-                _exit_code(container.get('status_detail')) is not None):
+                payload.exit_code_from_detail(detail) is not None):
             return True
     return False
 

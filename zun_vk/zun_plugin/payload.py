@@ -41,7 +41,10 @@ def members(capsule, kind='containers'):
 
 
 def exit_code_from_detail(detail):
-    """The N of 'Exited(N) ...', Zun's status_detail for a stopped one."""
+    """The N of 'Exited(N) ...', Zun's status_detail for a stopped one.
+
+    zun-vk's translation of capsules reads exit codes with it too.
+    """
     if not isinstance(detail, str):
         return None
     match = _EXIT_CODE.search(detail)
