@@ -6,6 +6,8 @@ import sys
 
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_reports import guru_meditation_report as gmr
+from oslo_reports import opts as gmr_opts
 
 from zun_vk import cmd  # noqa: F401 - selects the threading backend
 from zun_vk import conf as zun_vk_conf
@@ -37,6 +39,7 @@ def prepare(argv):
     Raises validate.ConfigurationError with a one-line message.
     """
     logging.register_options(CONF)
+    gmr_opts.set_defaults(CONF)
     logging.set_defaults(
         default_log_levels=logging.get_default_log_levels() +
         QUIET_LIBRARIES)
@@ -64,6 +67,9 @@ def main(argv=None):
     from zun_vk.services import notifications
     from zun_vk.services import pods
 
+    # Before the workers fork, so that each of them reports too.
+    gmr.TextGuruMeditation.setup_autorun(version, service_name='zun-vk',
+                                         conf=CONF)
     LOG.info('zun-vk %s serving node %s of cluster %s',
              version.version_string(), CONF.node_name,
              CONF.cluster_id or '(the UID of its kube-system namespace)')

@@ -4,6 +4,8 @@ import sys
 
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_reports import guru_meditation_report as gmr
+from oslo_reports import opts as gmr_opts
 
 from zun_vk import cmd  # noqa: F401 - selects the threading backend
 from zun_vk.host_agent import conf as agent_conf
@@ -30,6 +32,7 @@ def prepare(argv, conf=CONF):
     """Parse the command line and configuration files and check them."""
     agent_conf.register_opts(conf)
     logging.register_options(conf)
+    gmr_opts.set_defaults(conf)
     logging.set_defaults(
         default_log_levels=logging.get_default_log_levels() +
         QUIET_LIBRARIES)
@@ -65,6 +68,9 @@ def main(argv=None):
         print('zun-vk-agent: configuration error: %s' % exc,
               file=sys.stderr)
         return 2
+    # Before the worker forks, so that it reports too.
+    gmr.TextGuruMeditation.setup_autorun(
+        version, service_name='zun-vk-agent', conf=CONF)
     LOG.info('zun-vk-agent %s for host %s', version.version_string(),
              CONF.agent.host)
     launcher = service.ServiceLauncher(CONF, restart_method='mutate')

@@ -27,6 +27,7 @@ from zun_vk.host_agent import base
 from zun_vk.host_agent import hijack
 from zun_vk.host_agent import netns
 from zun_vk.host_agent import usage
+from zun_vk import timestamps
 
 LOG = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Sandbox(object):
         state = inspect.get('State') or {}
         self.running = bool(state.get('Running'))
         self.pid = state.get('Pid') or 0
-        self.started_at = usage.parse_engine_time(state.get('StartedAt'))
+        self.started_at = timestamps.engine_seconds(state.get('StartedAt'))
 
 
 class Member(object):
@@ -62,7 +63,7 @@ class Member(object):
         state = inspect.get('State') or {}
         self.running = bool(state.get('Running'))
         self.tty = bool((inspect.get('Config') or {}).get('Tty'))
-        self.started_at = usage.parse_engine_time(state.get('StartedAt'))
+        self.started_at = timestamps.engine_seconds(state.get('StartedAt'))
 
 
 def sandbox_of(inspect):

@@ -1,44 +1,13 @@
 """CPU and memory figures of containers and of the host, from raw data.
 
-Pure functions: the engine's stats JSON, inspect timestamps and the text
-of /proc files go in, the numbers the kubelet's resource metrics need
-come out (cumulative CPU nanoseconds, memory working set).
+Pure functions: the engine's stats JSON and the text of /proc files go
+in, the numbers the kubelet's resource metrics need come out (cumulative
+CPU nanoseconds, memory working set).
 """
 
-import datetime
 import os
-import re
 
-_RFC3339 = re.compile(
-    r'^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?'
-    r'(Z|[+-]\d\d:\d\d)$')
-# The engine writes "0001-01-01T00:00:00Z" for a time that never was.
-_ZERO_YEAR = 1
-
-
-def parse_engine_time(text):
-    """Seconds since the epoch (float) of an RFC 3339 time.
-
-    Up to nanoseconds; None for an empty or zero time.
-    """
-    match = _RFC3339.match(text or '')
-    if not match:
-        return None
-    year, month, day, hour, minute, second = (int(g) for g in
-                                              match.groups()[:6])
-    if year <= _ZERO_YEAR:
-        return None
-    fraction = float('0.' + match.group(7)) if match.group(7) else 0.0
-    zone = match.group(8)
-    if zone == 'Z':
-        tz = datetime.timezone.utc
-    else:
-        sign = 1 if zone[0] == '+' else -1
-        tz = datetime.timezone(sign * datetime.timedelta(
-            hours=int(zone[1:3]), minutes=int(zone[4:6])))
-    moment = datetime.datetime(year, month, day, hour, minute, second,
-                               tzinfo=tz)
-    return moment.timestamp() + fraction
+from zun_vk import timestamps
 
 
 def working_set(memory_stats):
@@ -65,7 +34,7 @@ def container_usage(stats):
         'cpu_usage_core_nanoseconds': int(cpu.get('total_usage') or 0),
         'memory_usage_bytes': int(memory.get('usage') or 0),
         'memory_working_set_bytes': int(working_set(memory)),
-        'timestamp': parse_engine_time(stats.get('read')),
+        'timestamp': timestamps.engine_seconds(stats.get('read')),
     }
 
 

@@ -3,7 +3,7 @@
 from kubernetes.client import exceptions as k8s_exc
 from oslo_log import log as logging
 
-from zun_vk.kube import timestamps
+from zun_vk import timestamps
 from zun_vk.translate import node as node_shape
 
 LOG = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from kubernetes.client import exceptions as k8s_exc
 from kubernetes import watch as k8s_watch
 from oslo_log import log as logging
 
-from zun_vk.kube import timestamps
+from zun_vk import timestamps
 from zun_vk.translate import status_patch
 
 LOG = logging.getLogger(__name__)
@@ -68,14 +68,9 @@ class PodClient(object):
             timeout_seconds=WATCH_TIMEOUT,
             _request_timeout=WATCH_TIMEOUT + 30)
         try:
+            # The client raises ERROR events as ApiException itself.
             for event in stream:
                 kind = event['type']
-                if kind == 'ERROR':
-                    raw = event.get('raw_object') or {}
-                    if raw.get('code') == 410:
-                        raise Gone(raw.get('message'))
-                    raise k8s_exc.ApiException(
-                        status=raw.get('code'), reason=raw.get('message'))
                 obj = event['object']
                 if kind == 'BOOKMARK':
                     rv = (event.get('raw_object') or {}).get(

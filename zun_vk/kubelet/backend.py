@@ -16,6 +16,7 @@ from oslo_log import log as logging
 from zun_vk.hostlink import client as agent_client
 from zun_vk.kubelet import routes
 from zun_vk.kubelet import stats as stats_shape
+from zun_vk import timestamps
 from zun_vk.translate import capsule_to_status
 from zun_vk.translate import pod_to_capsule
 from zun_vk.zun import client as zun_client
@@ -83,8 +84,7 @@ class Backend(object):
         self.pods_api = pods
         self.zun = zun
         self.agents = agents
-        self._clock = clock or (lambda: datetime.datetime.now(
-            datetime.timezone.utc))
+        self._clock = clock or timestamps.utcnow
         self._cpu_samples = {}
         self._cpu_lock = threading.Lock()
 

@@ -13,6 +13,7 @@ An agent's stats (hostlink.client.AgentClient.stats) map capsule uuid ->
 
 import datetime
 
+from zun_vk import timestamps
 from zun_vk.translate import capsule_to_status
 from zun_vk.translate import pod_to_capsule
 
@@ -35,11 +36,6 @@ _HELP = (
      '1 if there was an error while getting container metrics, 0 '
      'otherwise'),
 )
-
-
-def _rfc3339(when):
-    return when.astimezone(datetime.timezone.utc).strftime(
-        '%Y-%m-%dT%H:%M:%SZ')
 
 
 def _kube_time(value):
@@ -97,14 +93,14 @@ def _cpu(sample, key, now, previous):
         elapsed = (now - since).total_seconds()
         if elapsed > 0 and total >= base:
             rate = int((total - base) / elapsed)
-    stats = {'time': _rfc3339(now), 'usageCoreNanoSeconds': total}
+    stats = {'time': timestamps.rfc3339(now), 'usageCoreNanoSeconds': total}
     if rate is not None:
         stats['usageNanoCores'] = rate
     return stats
 
 
 def _memory(sample, now):
-    return {'time': _rfc3339(now),
+    return {'time': timestamps.rfc3339(now),
             'workingSetBytes': int(sample.get('memory_working_set_bytes')
                                    or 0),
             'usageBytes': int(sample.get('memory_usage_bytes') or 0)}
@@ -120,8 +116,8 @@ def _add(total, part):
 def summary(node_name, pods, capsules, by_host, previous, now):
     """The Summary; previous carries CPU samples from call to call."""
     pod_entries = {}
-    node_cpu = {'time': _rfc3339(now), 'usageCoreNanoSeconds': 0}
-    node_memory = {'time': _rfc3339(now), 'workingSetBytes': 0,
+    node_cpu = {'time': timestamps.rfc3339(now), 'usageCoreNanoSeconds': 0}
+    node_memory = {'time': timestamps.rfc3339(now), 'workingSetBytes': 0,
                    'usageBytes': 0}
     for pod, name, sample in samples(pods, capsules, by_host):
         meta = pod['metadata']
@@ -134,15 +130,16 @@ def summary(node_name, pods, capsules, by_host, previous, now):
                 'startTime': _kube_time(
                     (pod.get('status') or {}).get('startTime')),
                 'containers': [],
-                'cpu': {'time': _rfc3339(now), 'usageCoreNanoSeconds': 0},
-                'memory': {'time': _rfc3339(now), 'workingSetBytes': 0,
-                           'usageBytes': 0}}
+                'cpu': {'time': timestamps.rfc3339(now),
+                        'usageCoreNanoSeconds': 0},
+                'memory': {'time': timestamps.rfc3339(now),
+                           'workingSetBytes': 0, 'usageBytes': 0}}
         cpu = _cpu(sample, (meta['uid'], name), now, previous)
         memory = _memory(sample, now)
         started = _started(sample)
         entry['containers'].append({
             'name': name,
-            'startTime': _rfc3339(started) if started else None,
+            'startTime': timestamps.rfc3339(started) if started else None,
             'cpu': cpu, 'memory': memory})
         for total in (entry['cpu'], node_cpu):
             _add(total, cpu)

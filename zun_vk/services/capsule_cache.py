@@ -14,7 +14,7 @@ a terminated container back to running.
 import datetime
 import time
 
-from zun_vk.translate import capsule_to_status as to_status
+from zun_vk import timestamps
 
 # How long a removal (a 404, a capsule missing from a LIST) is remembered
 # against answers to requests sent before it; far longer than any LIST.
@@ -29,13 +29,13 @@ def last_change(capsule):
                    (capsule.get('init_containers') or [])):
         if isinstance(member, dict):
             stamps += [member.get('updated_at'), member.get('created_at')]
-    parsed = [t for t in map(to_status.parse_time, stamps) if t is not None]
+    parsed = [t for t in map(timestamps.parse, stamps) if t is not None]
     return max(parsed) if parsed else None
 
 
 def age_order(capsule):
     """Sort key: the oldest capsule first (undated last), then by uuid."""
-    created = to_status.parse_time(capsule.get('created_at'))
+    created = timestamps.parse(capsule.get('created_at'))
     return (created is None, created or _EPOCH, capsule.get('uuid') or '')
 
 

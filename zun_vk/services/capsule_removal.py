@@ -13,8 +13,8 @@ from the handler, so through the queue key of the pod concerned.
 from oslo_log import log as logging
 
 from zun_vk.kube import pods as pod_client
-from zun_vk.kube import timestamps
 from zun_vk.services import capsule_cache
+from zun_vk import timestamps
 from zun_vk.translate import kubelet_events
 from zun_vk.translate import pod_to_capsule as to_capsule
 from zun_vk.zun import client as zun_client

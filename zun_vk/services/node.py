@@ -12,8 +12,8 @@ from oslo_log import log as logging
 
 from zun_vk.kube import client as kube_client
 from zun_vk.kube import node as node_client
-from zun_vk.kube import timestamps
 from zun_vk.services import base
+from zun_vk import timestamps
 from zun_vk.translate import node as node_shape
 from zun_vk import version
 from zun_vk.zun import client as zun_client

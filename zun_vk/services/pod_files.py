@@ -31,7 +31,7 @@ from oslo_log import log as logging
 
 from zun_vk.hostlink import client as agent_client
 from zun_vk.kube import pods as pod_client
-from zun_vk.kube import timestamps
+from zun_vk import timestamps
 from zun_vk.translate import errors as translate_errors
 from zun_vk.translate import volume_files
 from zun_vk.zun_plugin import volume_hints

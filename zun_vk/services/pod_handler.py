@@ -14,10 +14,10 @@ from oslo_log import log as logging
 
 from zun_vk.kube import cluster_view
 from zun_vk.kube import pods as pod_client
-from zun_vk.kube import timestamps
 from zun_vk.services import capsule_removal
 from zun_vk.services import create_retry
 from zun_vk.services import pod_files
+from zun_vk import timestamps
 from zun_vk.translate import active_deadline
 from zun_vk.translate import capsule_to_status as to_status
 from zun_vk.translate import errors as translate_errors
@@ -234,7 +234,7 @@ class PodHandler(object):
 
     def _create(self, pod):
         key = pod_client.pod_key(pod)
-        now = to_status.rfc3339(timestamps.utcnow())
+        now = timestamps.rfc3339(timestamps.utcnow())
         # Problems are handled after the try block: oslo.log would append
         # the active exception to every line logged inside it.
         refusal = missing = None
@@ -298,7 +298,7 @@ class PodHandler(object):
         uid = pod['metadata']['uid']
         delay = self.retry.schedule(uid, capsule['uuid'])
         now = timestamps.utcnow()
-        again = to_status.rfc3339(now + datetime.timedelta(seconds=delay))
+        again = timestamps.rfc3339(now + datetime.timedelta(seconds=delay))
         reason, message = to_status.creation_failure(capsule)
         zun_reason = capsule.get('status_reason') or 'no reason given'
         LOG.warning('Pod %s: Zun could not create capsule %s (%s); creating '
@@ -306,7 +306,7 @@ class PodHandler(object):
                     capsule['uuid'], zun_reason, delay)
         status = to_status.pending_status(
             pod, reason, '%s The capsule is created again at %s (back-off '
-            '%d s).' % (message, again, delay), now=to_status.rfc3339(now))
+            '%d s).' % (message, again, delay), now=timestamps.rfc3339(now))
         self._record(pod, kubelet_events.status_events(pod.get('status'),
                                                        status))
         self.events.record(pod, 'Warning', REASON_FAILED_CREATE,
@@ -348,7 +348,7 @@ class PodHandler(object):
         """Write the capsule's view of the pod; returns the newest pod."""
         status = to_status.capsule_to_pod_status(
             pod, capsule, node_ip=self.conf.node.internal_ip,
-            now=to_status.rfc3339(timestamps.utcnow()))
+            now=timestamps.rfc3339(timestamps.utcnow()))
         old = pod.get('status') or {}
         if (status.get('phase') == 'Pending' and pod_started(pod) and
                 capsule.get('status') == 'Error'):
@@ -385,7 +385,7 @@ class PodHandler(object):
                    'controller replace it.')
         LOG.warning('Pod %s: capsule lost', pod_client.pod_key(pod))
         self._patch_status(pod, to_status.lost_capsule_status(
-            pod, now=to_status.rfc3339(timestamps.utcnow())))
+            pod, now=timestamps.rfc3339(timestamps.utcnow())))
         self.events.record(pod, 'Warning', 'CapsuleLost', message)
         return None
 
@@ -400,7 +400,7 @@ class PodHandler(object):
                            active_deadline.MESSAGE)
         self._record(pod, kubelet_events.killing_events(pod.get('status')))
         updated = self._patch_status(pod, active_deadline.exceeded_status(
-            pod, now=to_status.rfc3339(timestamps.utcnow())))
+            pod, now=timestamps.rfc3339(timestamps.utcnow())))
         return self._stop_for_deadline(updated or pod, capsule)
 
     def _stop_for_deadline(self, pod, capsule):

@@ -10,9 +10,8 @@ import threading
 import time
 
 from zun_vk.kube import pods as pod_client
-from zun_vk.kube import timestamps
 from zun_vk.services import capsule_cache
-from zun_vk.translate import capsule_to_status as to_status
+from zun_vk import timestamps
 from zun_vk.translate import pod_to_capsule as to_capsule
 
 
@@ -229,7 +228,7 @@ class NodeState(object):
                 if uid in self.uids:
                     per_pod.setdefault(uid, []).append(capsule)
                     continue
-                created = to_status.parse_time(capsule.get('created_at'))
+                created = timestamps.parse(capsule.get('created_at'))
                 if created is None or now - created >= grace:
                     orphans.append(capsule)
                     self.orphans[capsule['uuid']] = capsule

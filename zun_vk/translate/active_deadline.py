@@ -10,6 +10,7 @@ pod, and the new value applies at once.
 
 import datetime
 
+from zun_vk import timestamps
 from zun_vk.translate import capsule_to_status
 
 REASON = 'DeadlineExceeded'
@@ -22,7 +23,7 @@ def due(pod):
     None when the pod has no deadline or no start time yet.
     """
     seconds = (pod.get('spec') or {}).get('activeDeadlineSeconds')
-    started = capsule_to_status.parse_time(
+    started = timestamps.parse(
         (pod.get('status') or {}).get('startTime'))
     if seconds is None or started is None:
         return None

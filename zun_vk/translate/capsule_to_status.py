@@ -86,10 +86,12 @@ Addresses
     kept once set.
 """
 
-import datetime
 import re
 
+from zun_vk import timestamps
+from zun_vk.translate import errors
 from zun_vk.zun_plugin import env_hints
+from zun_vk.zun_plugin import payload
 
 CONTAINER_ID_PREFIX = 'zun://'
 IMAGE_ID_PREFIX = 'zun://image/'
@@ -115,10 +117,6 @@ OWNED_CONDITIONS = ('Initialized', 'Ready', 'ContainersReady',
                     'PodScheduled')
 _TIME_KEYS = ('startTime', 'lastTransitionTime', 'lastProbeTime',
               'startedAt', 'finishedAt')
-_EXIT_CODE = re.compile(r'Exited\s*\((-?\d+)\)')
-_TIMESTAMP = re.compile(
-    r'(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?'
-    r'\s*(Z|[+-]\d{2}:?\d{2})?', re.IGNORECASE)
 
 # Categories of an observed container, for the phase.
 _WAITING, _RUNNING, _TERMINATED, _RESTARTING, _UNKNOWN = (
@@ -150,47 +148,6 @@ _FAILURES = (
      'The container engine on the Zun compute host failed; try again, or '
      'ask the operator to check zun-compute.'),
 )
-
-
-# --- time ---------------------------------------------------------------
-
-def parse_time(value):
-    """A timestamp from Zun or Kubernetes as an aware UTC datetime.
-
-    Accepts '2026-11-28T01:02:03Z', '2026-11-28 01:02:03',
-    '2026-11-28T01:02:03.000000', '...+00:00' (naive means UTC) and
-    datetime objects. Returns None for None or text it cannot read.
-    """
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=datetime.timezone.utc)
-        return value.astimezone(datetime.timezone.utc)
-    match = _TIMESTAMP.fullmatch(str(value).strip())
-    if not match:
-        return None
-    year, month, day, hour, minute, second = (
-        int(part) for part in match.groups()[:6])
-    offset = datetime.timedelta(0)
-    zone = match.group(7)
-    if zone and zone.upper() != 'Z':
-        sign = -1 if zone[0] == '-' else 1
-        digits = zone[1:].replace(':', '')
-        offset = sign * datetime.timedelta(hours=int(digits[:2]),
-                                           minutes=int(digits[2:]))
-    try:
-        moment = datetime.datetime(year, month, day, hour, minute, second,
-                                   tzinfo=datetime.timezone.utc)
-    except ValueError:
-        return None
-    return moment - offset
-
-
-def rfc3339(value):
-    """Kubernetes' time format, 'YYYY-MM-DDTHH:MM:SSZ' (None if unreadable)."""
-    moment = parse_time(value)
-    return moment.strftime('%Y-%m-%dT%H:%M:%SZ') if moment else None
 
 
 # --- capsule -> status --------------------------------------------------
@@ -369,14 +326,15 @@ def _observe_state(spec, zun, previous_by_name, failure, now,
                          _WAITING, previous=previous)
     status = zun.get('status')
     container_id = CONTAINER_ID_PREFIX + str(zun.get('uuid'))
-    exit_code = _exit_code(zun.get('status_detail'))
+    exit_code = payload.exit_code_from_detail(zun.get('status_detail'))
     old_state = previous.get('state') or {}
     same = previous.get('containerID') == container_id
 
     if status in ('Running', 'Paused') or (status == 'Deleting' and
                                            exit_code is None):
-        started = _kept(old_state, 'running', 'startedAt', same) or _time(
-            zun, 'started_at', 'updated_at', 'created_at') or rfc3339(now)
+        started = (_kept(old_state, 'running', 'startedAt', same) or
+                   _time(zun, 'started_at', 'updated_at', 'created_at') or
+                   timestamps.rfc3339(now))
         return _Observed(spec, {'running': {'startedAt': started}},
                          _RUNNING, container_id=container_id,
                          ready=status == 'Running', previous=previous)
@@ -443,10 +401,10 @@ def _terminated(spec, zun, exit_code, container_id, previous, old_state,
     terminated['startedAt'] = (
         _kept(old_state, 'running', 'startedAt', True) or
         _kept(old_state, 'terminated', 'startedAt', True) or
-        _time(zun, 'started_at', 'created_at') or rfc3339(now))
+        _time(zun, 'started_at', 'created_at') or timestamps.rfc3339(now))
     terminated['finishedAt'] = (
         _kept(old_state, 'terminated', 'finishedAt', same_end) or
-        _time(zun, 'finished_at', 'updated_at') or rfc3339(now))
+        _time(zun, 'finished_at', 'updated_at') or timestamps.rfc3339(now))
     terminated['containerID'] = container_id
     return _Observed(spec, {'terminated': terminated}, _TERMINATED,
                      exit_code=category_code, container_id=container_id,
@@ -463,20 +421,15 @@ def _waiting_for(failure, pending_reason):
 def _kept(old_state, kind, field, allowed):
     if not allowed:
         return None
-    return rfc3339((old_state.get(kind) or {}).get(field))
+    return timestamps.rfc3339((old_state.get(kind) or {}).get(field))
 
 
 def _time(zun, *fields):
     for field in fields:
-        text = rfc3339(zun.get(field))
+        text = timestamps.rfc3339(zun.get(field))
         if text:
             return text
     return None
-
-
-def _exit_code(detail):
-    match = _EXIT_CODE.search(detail or '')
-    return int(match.group(1)) if match else None
 
 
 def _failure(capsule):
@@ -494,13 +447,9 @@ def _failure(capsule):
         if pattern.search(raw):
             return _Failure(waiting_reason,
                             'Zun could not create the capsule: %s %s'
-                            % (_sentence(raw), advice % {'size': size}))
-    return _Failure('CreateContainerError',
-                    'Zun could not create the capsule: %s' % _sentence(raw))
-
-
-def _sentence(text):
-    return text if text.endswith(('.', '!', '?')) else text + '.'
+                            % (errors.sentence(raw), advice % {'size': size}))
+    return _Failure('CreateContainerError', 'Zun could not create the '
+                    'capsule: %s' % errors.sentence(raw))
 
 
 def _phase(policy, init_seen, main_seen):
@@ -592,7 +541,7 @@ def _assemble(pod, phase, reason, message, init_statuses, statuses, now,
               host_ip=None, pod_ips=None, start_time=None):
     spec = pod.get('spec') or {}
     old = pod.get('status') or {}
-    now_text = rfc3339(now)
+    now_text = timestamps.rfc3339(now)
     if old.get('phase') in _TERMINAL:
         # The kubelet never moves a pod out of a terminal phase.
         phase = old['phase']
@@ -617,7 +566,8 @@ def _assemble(pod, phase, reason, message, init_statuses, statuses, now,
     if pod_ips:
         status['podIP'] = pod_ips[0]
         status['podIPs'] = [{'ip': ip} for ip in pod_ips]
-    start = rfc3339(old.get('startTime')) or rfc3339(start_time)
+    start = (timestamps.rfc3339(old.get('startTime')) or
+             timestamps.rfc3339(start_time))
     if start or statuses is not None:
         status['startTime'] = start or now_text
     if init_statuses:
@@ -691,7 +641,7 @@ def _conditions(spec, old, phase, init_statuses, statuses, now_text):
         before = by_type.get(kind) or {}
         if before.get('status') == value and before.get(
                 'lastTransitionTime'):
-            condition['lastTransitionTime'] = rfc3339(
+            condition['lastTransitionTime'] = timestamps.rfc3339(
                 before['lastTransitionTime']) or now_text
         else:
             condition['lastTransitionTime'] = now_text
@@ -731,7 +681,7 @@ def _normalized(value, key=None):
     if isinstance(value, (list, tuple)):
         return [_normalized(v) for v in value]
     if key in _TIME_KEYS:
-        return rfc3339(value) or value
+        return timestamps.rfc3339(value) or value
     return value
 
 
@@ -754,8 +704,9 @@ def capsule_ran(capsule):
         return True
     for container in ((capsule.get('init_containers') or []) +
                       (capsule.get('containers') or [])):
+        detail = container.get('status_detail')
         if (container.get('status') in _RAN_STATUSES or
-                _exit_code(container.get('status_detail')) is not None):
+                payload.exit_code_from_detail(detail) is not None):
             return True
     return False
 

@@ -33,9 +33,9 @@ class UnsupportedPod(TranslationError):
 
     def __str__(self):
         parts = ['%s: %s' % problem for problem in self.problems]
-        text = _sentence(parts[0])
+        text = sentence(parts[0])
         if len(parts) > 1:
-            text += ' Also: ' + ' '.join(_sentence(p) for p in parts[1:])
+            text += ' Also: ' + ' '.join(sentence(p) for p in parts[1:])
         return text
 
     @classmethod
@@ -81,6 +81,7 @@ class MissingReference(TranslationError):
         return '%s%s; %s.' % (where, what, fix)
 
 
-def _sentence(text):
+def sentence(text):
+    """text, ending with a full stop unless it ends a sentence already."""
     text = text.rstrip()
     return text if text.endswith(('.', '!', '?')) else text + '.'

@@ -3,8 +3,6 @@
 from zun_vk.conf import validate
 
 ZONE_LABEL = 'topology.kubernetes.io/zone'
-CONDITION_TYPES = ('Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure',
-                   'NetworkUnavailable')
 # Zun reports quota -1 for "unlimited".
 UNLIMITED = -1
 

@@ -199,10 +199,6 @@ class CapsuleRequest:
     warnings: tuple = ()
     secret_files: tuple = dataclasses.field(default=None, repr=False)
 
-    def body(self):
-        """The JSON body of ``POST /v1/capsules``."""
-        return {'template': self.template}
-
 
 def capsule_name(namespace, name, uid):
     """Deterministic, Zun-valid capsule name for one pod (by UID)."""

@@ -1,6 +1,9 @@
-"""Exact parsing of Kubernetes resource quantities.
+"""Kubernetes resource quantities, checked as the API server checks them.
 
-The grammar is the one of ``k8s.io/apimachinery/pkg/api/resource``::
+kubernetes.utils.parse_quantity does the arithmetic. It is looser than
+the API server (it takes ' 1', '1K', '1_000', 'inf', Unicode digits and
+any exponent), rounds to 28 digits and names no value in its errors, so
+text first passes the grammar of ``k8s.io/apimachinery/pkg/api/resource``::
 
     quantity  ::= [+-] number suffix
     number    ::= digits | digits '.' digits | digits '.' | '.' digits
@@ -12,22 +15,23 @@ Values are kept as :class:`fractions.Fraction`, so '100m' is exactly 1/10
 and rounding happens once, where the caller asks for it.
 """
 
+import decimal
 import fractions
 import math
 import re
 
-_QUANTITY = re.compile(
-    r'(?P<sign>[+-]?)'
-    r'(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'
-    r'(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+|)')
+from kubernetes import utils as kube_utils
 
-_BINARY = {'Ki': 2 ** 10, 'Mi': 2 ** 20, 'Gi': 2 ** 30, 'Ti': 2 ** 40,
-           'Pi': 2 ** 50, 'Ei': 2 ** 60}
-_DECIMAL = {'n': -9, 'u': -6, 'm': -3, '': 0, 'k': 3, 'M': 6, 'G': 9,
-            'T': 12, 'P': 15, 'E': 18}
+_QUANTITY = re.compile(
+    r'[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)'
+    r'(?:[KMGTPE]i|[numkMGTPE]|[eE](?P<exponent>[+-]?[0-9]+)|)')
+
 # Far beyond any real resource amount; keeps '1e999999999' from making a
 # number with a billion digits.
 _MAX_EXPONENT = 64
+# Digits of the largest multiplier, 2**60 (Ei): with the text's own digits,
+# the precision that keeps the client's Decimal product exact.
+_MULTIPLIER_DIGITS = 19
 MIB = 2 ** 20
 
 
@@ -54,20 +58,13 @@ def parse_quantity(value):
             "invalid quantity %r: expected a number with an optional "
             "suffix (m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an "
             "exponent such as e3)" % value)
-    number = fractions.Fraction(match.group('number'))
-    if match.group('sign') == '-':
-        number = -number
-    suffix = match.group('suffix')
-    if suffix in _BINARY:
-        return number * _BINARY[suffix]
-    if suffix in _DECIMAL:
-        exponent = _DECIMAL[suffix]
-    else:
-        exponent = int(suffix[1:])
-        if abs(exponent) > _MAX_EXPONENT:
-            raise ValueError('invalid quantity %r: exponent out of range'
-                             % value)
-    return number * fractions.Fraction(10) ** exponent
+    exponent = match.group('exponent')
+    if exponent and abs(int(exponent)) > _MAX_EXPONENT:
+        raise ValueError('invalid quantity %r: exponent out of range'
+                         % value)
+    with decimal.localcontext() as context:
+        context.prec = len(value) + _MULTIPLIER_DIGITS
+        return fractions.Fraction(kube_utils.parse_quantity(value))
 
 
 def _non_negative(value):

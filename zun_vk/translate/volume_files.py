@@ -26,17 +26,12 @@ from zun_vk.translate import resource_fields
 DEFAULT_MODE = 0o644
 DEFAULT_TOKEN_SECONDS = 3600
 MIN_TOKEN_SECONDS = 600
-FILE_KINDS = ('configMap', 'secret', 'downwardAPI', 'projected')
 
 
 class VolumeError(errors.TranslationError):
     """A volume the kubelet would not mount either; the message says why."""
 
     status_reason = 'FailedMount'
-
-
-def is_file_volume(volume):
-    return any(volume.get(kind) is not None for kind in FILE_KINDS)
 
 
 def render(volume, pod, sources, node_allocatable=None):

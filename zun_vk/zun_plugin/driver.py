@@ -81,7 +81,6 @@ def _delegate(name):
     method.__name__ = name
     method.__qualname__ = 'NotifyingDriver.%s' % name
     method.__doc__ = 'Handed to the wrapped driver.'
-    method.delegated = True
     return method
 
 

@@ -9,6 +9,8 @@ import re
 
 from oslo_log import log as logging
 
+from zun_vk import timestamps
+
 LOG = logging.getLogger(__name__)
 
 _EXIT_CODE = re.compile(r'Exited\s*\((-?\d+)\)')
@@ -39,7 +41,10 @@ def members(capsule, kind='containers'):
 
 
 def exit_code_from_detail(detail):
-    """The N of 'Exited(N) ...', Zun's status_detail for a stopped one."""
+    """The N of 'Exited(N) ...', Zun's status_detail for a stopped one.
+
+    zun-vk's translation of capsules reads exit codes with it too.
+    """
     if not isinstance(detail, str):
         return None
     match = _EXIT_CODE.search(detail)
@@ -47,15 +52,13 @@ def exit_code_from_detail(detail):
 
 
 def iso(value):
-    """A datetime (naive means UTC) as 'YYYY-MM-DDTHH:MM:SSZ'."""
-    if value is None:
-        return None
+    """A datetime (naive means UTC) as 'YYYY-MM-DDTHH:MM:SSZ'.
+
+    Anything else is passed on as text, unread.
+    """
     if isinstance(value, datetime.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(datetime.timezone.utc).replace(
-                tzinfo=None)
-        return value.strftime('%Y-%m-%dT%H:%M:%SZ')
-    return str(value)
+        return timestamps.rfc3339(value)
+    return None if value is None else str(value)
 
 
 def _status(value):

@@ -30,13 +30,13 @@ task_state) are left alone, as Zun's docker driver does.
 """
 
 import collections
-import datetime
-import re
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from zun.common import consts
 
+from zun_vk import timestamps
 from zun_vk.zun_plugin import payload
 
 LOG = logging.getLogger(__name__)
@@ -51,44 +51,9 @@ SANDBOX_GONE = ('The sandbox container of this capsule no longer exists '
 CONTAINER_GONE = ('Container %s of this capsule no longer exists in the '
                   'container engine')
 
-_TIME = re.compile(
-    r'(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?'
-    r'\s*(Z|[+-]\d{2}:?\d{2})?$', re.IGNORECASE)
-
 Observation = collections.namedtuple(
     'Observation', ['status', 'detail', 'exit_code', 'started_at',
                     'finished_at', 'reason', 'missing'])
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-
-
-def parse_engine_time(text):
-    """The engine's RFC 3339 time as a naive UTC datetime, to the second.
-
-    None for the zero time ('0001-01-01T00:00:00Z') and for text it can't
-    read.
-    """
-    if not isinstance(text, str):
-        return None
-    match = _TIME.match(text.strip())
-    if not match:
-        return None
-    parts = [int(p) for p in match.groups()[:6]]
-    if parts[0] <= 1:
-        return None
-    try:
-        moment = datetime.datetime(*parts)
-    except ValueError:
-        return None
-    zone = match.group(7)
-    if zone and zone.upper() != 'Z':
-        sign = -1 if zone[0] == '-' else 1
-        digits = zone[1:].replace(':', '')
-        moment -= sign * datetime.timedelta(hours=int(digits[:2]),
-                                            minutes=int(digits[2:]))
-    return moment
 
 
 def age(then, now):
@@ -119,7 +84,7 @@ def _engine_status(state):
         return 'running'
     if state.get('Dead'):
         return 'dead'
-    if parse_engine_time(state.get('FinishedAt')):
+    if timestamps.engine_datetime(state.get('FinishedAt')):
         return 'exited'
     return 'created'
 
@@ -132,10 +97,10 @@ def observe(state, now=None):
     """
     if not isinstance(state, dict):
         return None
-    now = now or utcnow()
+    now = now or timeutils.utcnow()
     status = _engine_status(state)
-    started = parse_engine_time(state.get('StartedAt'))
-    finished = parse_engine_time(state.get('FinishedAt'))
+    started = timestamps.engine_datetime(state.get('StartedAt'))
+    finished = timestamps.engine_datetime(state.get('FinishedAt'))
     error = state.get('Error') or None
     code = state.get('ExitCode')
     code = code if isinstance(code, int) else None
@@ -190,9 +155,8 @@ def apply(container, obs):
     else:
         old_code = payload.exit_code_from_detail(old_detail)
         old_started = payload.field(container, 'started_at')
-        if old_started is not None and old_started.tzinfo is not None:
-            old_started = old_started.astimezone(
-                datetime.timezone.utc).replace(tzinfo=None)
+        if old_started is not None:
+            old_started = timeutils.normalize_time(old_started)
         restarted = (obs.started_at is not None and
                      (old_started is None or
                       old_started.replace(microsecond=0) != obs.started_at))
@@ -259,7 +223,8 @@ class DockerCapsuleSync(object):
     gone, in case the capsule is being deleted.
     """
 
-    def __init__(self, client_factory=None, lookup=None, clock=utcnow):
+    def __init__(self, client_factory=None, lookup=None,
+                 clock=timeutils.utcnow):
         if client_factory is None:
             from zun.container.docker import utils as docker_utils
             client_factory = docker_utils.docker_client

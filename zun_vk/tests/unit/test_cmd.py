@@ -1,6 +1,7 @@
 """The command line: bad input ends in one clear line and exit code 2."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -9,6 +10,8 @@ import textwrap
 import time
 
 import pytest
+
+from zun_vk.tests.unit import processes
 
 
 def run_zun_vk(*args, timeout=60):
@@ -81,32 +84,7 @@ def test_unreadable_kubeconfig_is_named(tmp_path):
         '%s/missing-kubeconfig does not exist or is not a file' % tmp_path)
 
 
-def _children_of(pid):
-    children = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % entry) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(entry))
-    return children
-
-
-def _wait_for(predicate, timeout, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
-
-
-@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT])
-def test_runs_with_nothing_reachable_and_stops_cleanly(tmp_path, sig):
+def _unreachable_peers_conf(tmp_path):
     kubeconfig = write(tmp_path, 'kubeconfig', '''
         apiVersion: v1
         kind: Config
@@ -121,7 +99,7 @@ def test_runs_with_nothing_reachable_and_stops_cleanly(tmp_path, sig):
           context: {cluster: c, user: u}
         current-context: x
         ''')
-    conf = write(tmp_path, 'zun-vk.conf', '''
+    return write(tmp_path, 'zun-vk.conf', '''
         [DEFAULT]
         node_name = unreachable
         [node]
@@ -141,19 +119,27 @@ def test_runs_with_nothing_reachable_and_stops_cleanly(tmp_path, sig):
         [oslo_messaging_notifications]
         transport_url = rabbit://guest:guest@127.0.0.1:1/
         ''' % (_free_port(), kubeconfig))
-    log = tmp_path / 'zun-vk.log'
+
+
+def _start(conf, log):
     with open(log, 'w') as out:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, '-m', 'zun_vk.cmd.agent', '--config-file',
              conf], stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
+
+
+@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT])
+def test_runs_with_nothing_reachable_and_stops_cleanly(tmp_path, sig):
+    log = tmp_path / 'zun-vk.log'
+    proc = _start(_unreachable_peers_conf(tmp_path), log)
     try:
         # Both peers are named in clear errors while the service runs on.
-        assert _wait_for(lambda: (
+        assert processes.wait_for(lambda: (
             'Kubernetes API at https://127.0.0.1:1' in log.read_text() and
             'Zun API at' in log.read_text()), timeout=60), log.read_text()
         assert proc.poll() is None
-        workers = _children_of(proc.pid)
+        workers = processes.children_of(proc.pid)
         # node, pods, notifications, kubelet
         assert len(workers) == 4, workers
         started = time.monotonic()
@@ -169,6 +155,44 @@ def test_runs_with_nothing_reachable_and_stops_cleanly(tmp_path, sig):
     assert took < 15, 'took %.1f s to stop' % took
     assert not [p for p in workers if os.path.exists('/proc/%d' % p)]
     assert 'Traceback' not in log.read_text()
+
+
+# The banner of each Guru Meditation report, and frames of its stacks.
+_REPORT = re.compile(r'^=+\s+Guru Meditation\s+=+$', re.M)
+_MAIN_FRAME = re.compile(r'/zun_vk/cmd/agent\.py:\d+ in main$', re.M)
+_ZUN_VK_FRAME = re.compile(r'/zun_vk/\S+\.py:\d+ in \w+$', re.M)
+
+
+def test_sigusr2_reports_the_threads_of_every_process(tmp_path):
+    log = tmp_path / 'zun-vk.log'
+    proc = _start(_unreachable_peers_conf(tmp_path), log)
+    try:
+        assert processes.wait_for(lambda: (
+            'Kubernetes API at https://127.0.0.1:1' in log.read_text() and
+            len(processes.children_of(proc.pid)) == 4),
+            timeout=60), log.read_text()
+        workers = processes.children_of(proc.pid)
+        # The launcher, then each worker (they fork from it), one at a
+        # time so that their reports do not mix.
+        for count, pid in enumerate([proc.pid] + workers, start=1):
+            os.kill(pid, signal.SIGUSR2)
+            assert processes.wait_for(
+                lambda: len(_REPORT.findall(log.read_text())) == count,
+                timeout=30), log.read_text()
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    text = log.read_text()
+    launcher, *worker_reports = _REPORT.split(text)[1:]
+    assert _MAIN_FRAME.search(launcher), launcher
+    assert len(worker_reports) == 4
+    for report in worker_reports:
+        assert _ZUN_VK_FRAME.search(report), report
+    assert 'Unable to run Guru Meditation Report' not in text
 
 
 def test_generated_sample_starts_and_stops(tmp_path):
@@ -189,11 +213,11 @@ def test_generated_sample_starts_and_stops(tmp_path):
              str(sample)], stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
     try:
-        assert _wait_for(lambda: (
+        assert processes.wait_for(lambda: (
             'Cannot set up the Kubernetes client' in log.read_text() and
             '[zun]auth_type is not set' in log.read_text()),
             timeout=60), log.read_text()
-        workers = _children_of(proc.pid)
+        workers = processes.children_of(proc.pid)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
     finally:
@@ -219,3 +243,29 @@ def test_unusable_kubelet_api_settings_are_named(tmp_path, settings,
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_reports_are_set_up_before_the_workers_fork(monkeypatch):
+    from zun_vk.cmd import agent
+    from zun_vk import version
+
+    events = processes.record_launches(monkeypatch)
+    monkeypatch.setattr(agent, 'prepare', lambda argv: None)
+    assert agent.main([]) == 0
+    assert events[0] == ('reports', (version,),
+                         {'service_name': 'zun-vk', 'conf': agent.CONF})
+    assert ('launch', 'PodService') in events[1:]
+
+
+@pytest.mark.parametrize('generator', ['zun-vk-config-generator.conf',
+                                       'zun-vk-agent-config-generator.conf'])
+def test_samples_list_the_report_options(tmp_path, generator):
+    sample = tmp_path / 'sample.conf'
+    subprocess.run(
+        [sys.executable, '-m', 'oslo_config.generator', '--config-file',
+         os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
+                      'zun-vk', generator),
+         '--output-file', str(sample)], check=True, timeout=120)
+    text = sample.read_text()
+    assert '[oslo_reports]' in text
+    assert '#log_dir = <None>' in text.split('[oslo_reports]')[1]

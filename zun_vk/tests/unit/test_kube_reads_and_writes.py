@@ -1,8 +1,10 @@
 """What zun-vk sends to and reads from the Kubernetes API (no network)."""
 
+import json
 import threading
 import types
 
+from kubernetes import client as k8s_client
 from kubernetes.client import exceptions as k8s_exc
 import pytest
 
@@ -193,3 +195,70 @@ def test_events_come_from_the_kubelet_of_the_node(field_path):
     assert (involved['kind'], involved['name'], involved['uid']) == (
         'Pod', 'p', 'u-1')
     assert involved.get('fieldPath') == field_path
+
+
+class _WatchResponse(object):
+    """The streamed body of a watch, as urllib3 hands it to the client."""
+
+    status = 200
+
+    def __init__(self, events):
+        self.lines = [json.dumps(e).encode() + b'\n' for e in events]
+
+    def stream(self, amt=None, decode_content=False):
+        return iter(self.lines)
+
+    def close(self):
+        pass
+
+    def release_conn(self):
+        pass
+
+
+def _watch(events):
+    """What PodClient.watch yields from the client's own Watch."""
+    requests = []
+
+    def list_pod_for_all_namespaces(**kwargs):
+        """:return: V1PodList"""
+        requests.append(kwargs)
+        return _WatchResponse(events)
+
+    kube = types.SimpleNamespace(
+        core=types.SimpleNamespace(
+            list_pod_for_all_namespaces=list_pod_for_all_namespaces),
+        to_dict=k8s_client.ApiClient().sanitize_for_serialization)
+    got = []
+    try:
+        for item in pod_client.PodClient(kube, 'vk-1').watch('5'):
+            got.append(item)
+    finally:
+        assert [r['resource_version'] for r in requests] == ['5']
+    return got
+
+
+def _error(code, message):
+    return {'type': 'ERROR', 'object': {
+        'kind': 'Status', 'apiVersion': 'v1', 'status': 'Failure',
+        'code': code, 'reason': 'Expired', 'message': message}}
+
+
+def test_watch_yields_pods_and_bookmarks():
+    assert _watch([
+        {'type': 'ADDED', 'object': POD},
+        {'type': 'BOOKMARK', 'object': {
+            'kind': 'Pod', 'metadata': {'resourceVersion': '9'}}}]) == [
+        ('ADDED', POD, '7'), ('BOOKMARK', None, '9')]
+
+
+def test_watch_of_a_compacted_resource_version_is_gone():
+    # The client raises ERROR events as ApiException itself.
+    with pytest.raises(pod_client.Gone, match='too old resource version'):
+        _watch([{'type': 'ADDED', 'object': POD},
+                _error(410, 'too old resource version: 5 (8)')])
+
+
+def test_other_watch_errors_pass_through():
+    with pytest.raises(k8s_exc.ApiException) as exc:
+        _watch([_error(500, 'etcd is unhappy')])
+    assert exc.value.status == 500

@@ -6,20 +6,6 @@ from zun_vk.host_agent import hijack
 from zun_vk.host_agent import usage
 
 
-@pytest.mark.parametrize('text,expected', [
-    ('2026-12-01T21:42:47.042765342Z', 1796161367.042765342),
-    ('2026-12-01T21:42:47Z', 1796161367.0),
-    ('2026-12-01T22:42:47.5+01:00', 1796161367.5),
-    ('0001-01-01T00:00:00Z', None),
-    ('', None),
-    (None, None),
-    ('yesterday', None),
-])
-def test_parse_engine_time(text, expected):
-    assert usage.parse_engine_time(text) == pytest.approx(expected) \
-        if expected else usage.parse_engine_time(text) is None
-
-
 @pytest.mark.parametrize('memory,expected', [
     ({'usage': 1000, 'stats': {'total_inactive_file': 300,
                                'inactive_file': 999}}, 700),   # cgroup v1

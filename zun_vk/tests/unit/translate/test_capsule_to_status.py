@@ -720,28 +720,6 @@ def test_pod_status_changed_handles_empty():
     assert cts.pod_status_changed({}, {'phase': 'Pending'})
 
 
-# --- time parsing ---
-
-@pytest.mark.parametrize('value, text', [
-    ('2026-11-28T01:02:03Z', '2026-11-28T01:02:03Z'),
-    ('2026-11-28T01:02:03.000000', '2026-11-28T01:02:03Z'),
-    ('2026-11-28 01:02:03', '2026-11-28T01:02:03Z'),
-    ('2026-11-28T01:02:03+00:00', '2026-11-28T01:02:03Z'),
-    ('2026-11-28T01:02:03.123456+00:00', '2026-11-28T01:02:03Z'),
-    ('2026-11-28T03:02:03+02:00', '2026-11-28T01:02:03Z'),
-    ('2026-11-27T23:32:03-0130', '2026-11-28T01:02:03Z'),
-    (datetime.datetime(2026, 11, 28, 1, 2, 3), '2026-11-28T01:02:03Z'),
-    (datetime.datetime(2026, 11, 28, 2, 2, 3, tzinfo=datetime.timezone(
-        datetime.timedelta(hours=1))), '2026-11-28T01:02:03Z'),
-    ('yesterday', None),
-    ('2026-13-40T01:02:03Z', None),
-    ('', None),
-    (None, None),
-])
-def test_rfc3339(value, text):
-    assert cts.rfc3339(value) == text
-
-
 @pytest.mark.parametrize('policy, init, exit_detail, later, kept', [
     ('Never', False, 'Exited(0)', ('Running', 'Up 1 second'), True),
     ('Never', False, 'Exited(1)', ('Restarting', 'Restarting'), True),

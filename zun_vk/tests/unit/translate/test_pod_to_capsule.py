@@ -136,7 +136,6 @@ def test_minimal_pod_template():
         },
     }
     assert request.warnings == ()
-    assert request.body() == {'template': request.template}
 
 
 def test_availability_zone_and_label_precedence():

@@ -45,11 +45,20 @@ def test_parse_quantity(text, expected):
     '', ' 1', '1 ', '1\n', '.', 'm', 'Mi', '1.5.5', '1mi', '1KI', '1K',
     '1b', '1e', '1e1.5', '1e65', '1e-65', '--1', '0x10', 'one', '1Mi ',
     '١٢', '1_000', None, True, [], float('inf'), float('nan'),
+    'inf', 'Infinity', '1e999999999',
 ])
 def test_parse_quantity_rejects(text):
     with pytest.raises(ValueError) as exc:
         quantity.parse_quantity(text)
     assert repr(text) in str(exc.value)
+
+
+def test_parse_quantity_stays_exact_past_28_digits():
+    # Decimal's default precision would round this to 1.5Gi.
+    text = '1.5000000000000000000000000000000001Gi'
+    assert quantity.parse_quantity(text) == (
+        Fraction('1.5000000000000000000000000000000001') * 2 ** 30)
+    assert quantity.memory_mib('1048.576000000000000000000000000001k') == 2
 
 
 @pytest.mark.parametrize('text, cores', [

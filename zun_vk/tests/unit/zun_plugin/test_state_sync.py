@@ -52,20 +52,6 @@ def db(monkeypatch):
 
 # --- pure mapping ------------------------------------------------------------
 
-@pytest.mark.parametrize('text,expected', [
-    ('2025-03-01T11:55:00.123456789Z', datetime.datetime(2025, 3, 1, 11, 55)),
-    ('2025-03-01T12:55:00+01:00', datetime.datetime(2025, 3, 1, 11, 55)),
-    ('2025-03-01T06:55:00.5-0500', datetime.datetime(2025, 3, 1, 11, 55)),
-    ('2025-03-01T11:55:00', datetime.datetime(2025, 3, 1, 11, 55)),
-    (ZERO, None),
-    ('', None),
-    (None, None),
-    ('yesterday', None),
-])
-def test_parse_engine_time(text, expected):
-    assert state_sync.parse_engine_time(text) == expected
-
-
 @pytest.mark.parametrize('state,status,detail,code,reason', [
     (running(), consts.RUNNING, 'Up 5 mins', None, None),
     (exited(0), consts.STOPPED, 'Exited(0) 3 seconds ago', 0, None),
