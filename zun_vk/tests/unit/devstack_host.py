@@ -5,7 +5,7 @@ then the ``local.conf`` lines of the test, then the plugin's settings,
 then ``plugin.sh`` for each phase. stack.sh runs the three stack phases
 in one shell with errexit; unstack.sh and clean.sh are shells of their
 own. The stand-in edits INI files for real and records everything else
-(package installs, Keystone calls, run_process/stop_process).
+(package installs, Keystone calls, run_process/stop_process, unmounts).
 Runs start in a directory of their own, so that nothing in the work tree
 (an egg-info left by ``pip install -e``) is mistaken for an installed
 package.
@@ -24,7 +24,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 STANDIN = pathlib.Path(__file__).resolve().parent / 'devstack_standin'
 DEVSTACK_FILES = ['devstack/plugin.sh', 'devstack/settings',
-                  'devstack/lib/zun-vk']
+                  'devstack/lib/zun-vk', 'devstack/lib/zun-vk-agent',
+                  'devstack/lib/zun-vk-pki']
 
 KEYSTONE = 'http://192.0.2.10/identity'
 RABBIT_URL = 'rabbit://stackrabbit:secretrabbit@192.0.2.10:5672/'
@@ -60,6 +61,11 @@ def short_hostname():
                           text=True, check=True).stdout.strip().lower()
 
 
+def hostname():
+    return subprocess.run(['hostname'], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def _dist_info(site, name, version, entry_points=''):
     dist = site / ('%s-%s.dist-info' % (name.replace('-', '_'), version))
     dist.mkdir()
@@ -81,7 +87,14 @@ class DevStack(object):
         self.cwd = tmp_path / 'cwd'
         self.conf_dir = tmp_path / 'etc' / 'zun-vk'
         self.conf = self.conf_dir / 'zun-vk.conf'
+        self.agent_conf = self.conf_dir / 'zun-vk-agent.conf'
         self.zun_conf = tmp_path / 'etc' / 'zun' / 'zun.conf'
+        self.data_dir = tmp_path / 'data'
+        self.pods_dir = self.data_dir / 'zun-vk' / 'capsules'
+        self.ca_dir = self.conf_dir / 'agent-ca'
+        self.client_pki = self.conf_dir / 'host-agents'
+        self.agent_pki = self.conf_dir / 'agent'
+        self.mounts = tmp_path / 'mounts'
         self.log = tmp_path / 'standin.log'
         self.kubeconfig = self.home / '.kube' / 'config'
         self.site = tmp_path / 'site'
@@ -95,10 +108,12 @@ class DevStack(object):
             'HOME': str(self.home),
             'STANDIN_LOG': str(self.log),
             'STANDIN_PYTHON': sys.executable,
+            'STANDIN_MOUNTS': str(self.mounts),
             'STACK_USER': subprocess.run(
                 ['id', '-un'], capture_output=True, text=True,
                 check=True).stdout.strip(),
             'DEST': str(tmp_path / 'opt'),
+            'DATA_DIR': str(self.data_dir),
             'HOST_IP': '192.0.2.10',
             'SERVICE_HOST': '192.0.2.10',
             'REGION_NAME': 'RegionOne',
@@ -146,13 +161,14 @@ class DevStack(object):
 
         -S keeps this interpreter's own site-packages (where zun-vk and
         its driver may be installed) out of sight, PYTHONSAFEPATH the
-        current directory.
+        current directory. Zun's requirements bring the docker SDK.
         """
         self.site.mkdir()
         python = self.bin / 'python3'
         python.write_text('#!/bin/sh\nPYTHONSAFEPATH=1 PYTHONPATH=%s '
                           'exec %s -S "$@"\n' % (self.site, sys.executable))
         python.chmod(0o755)
+        self.docker_sdk = _dist_info(self.site, 'docker', '7.1.0')
 
     def install_companion_driver(self):
         """Make the notifying driver's entry points visible to python3."""
@@ -189,6 +205,13 @@ class DevStack(object):
             capsule_driver = %s
             debug = True
             ''' % (container_driver, capsule_driver)))
+
+    def with_companion(self):
+        """zun-compute here is to load the companion driver."""
+        self.install_companion_driver()
+        self.write_zun_conf()
+        self.env['ZUN_VK_CONFIGURE_ZUN_COMPUTE'] = 'True'
+        return self
 
     def run(self, *phases, localrc='', check=True):
         """Source the plugin for the phases in one shell, like stack.sh."""

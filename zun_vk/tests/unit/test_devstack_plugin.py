@@ -1,5 +1,6 @@
 """The DevStack plugin, phase by phase, against a stand-in of DevStack
 (see devstack_host): zun-vk, and zun-compute with the companion driver.
+The host agent's part is in test_devstack_agent.
 """
 
 import os
@@ -217,7 +218,8 @@ def test_compute_only_host_configures_zun_compute_only(devstack):
     write_zun_conf(devstack)
     devstack.env['ZUN_VK_CONFIGURE_ZUN_COMPUTE'] = 'True'
     devstack.env['ENABLED_SERVICES'] = 'zun-compute'
-    devstack.run(*STACK, localrc='disable_service zun-vk')
+    # The agent has tests of its own (test_devstack_agent).
+    devstack.run(*STACK, localrc='disable_service zun-vk zun-vk-agent')
     zun = devstack.read_ini(devstack.zun_conf)
     assert zun['DEFAULT']['capsule_driver'] == 'zun_vk_notifying'
     assert not devstack.conf.exists()
