@@ -163,6 +163,55 @@ def test_missing_kubeconfig_stops_stack_with_a_clear_message(devstack):
     assert not any(r.startswith('run_process') for r in devstack.records())
 
 
+# the kubelet API -----------------------------------------------------------
+
+def test_kubelet_api_gets_the_cluster_files_local_conf_names(devstack):
+    devstack.write_kubeconfig()
+    files = {}
+    for name in ('client-ca.crt', 'kubelet.crt', 'kubelet.key'):
+        files[name] = devstack.tmp / name
+        files[name].write_text('PEM\n')
+    devstack.env.update({
+        'ZUN_VK_KUBELET_CLIENT_CA_FILE': str(files['client-ca.crt']),
+        'ZUN_VK_KUBELET_TLS_CERT_FILE': str(files['kubelet.crt']),
+        'ZUN_VK_KUBELET_TLS_KEY_FILE': str(files['kubelet.key']),
+    })
+    result = devstack.run(*STACK)
+    kubelet = devstack.read_ini()['kubelet']
+    assert kubelet['client_ca_file'] == str(files['client-ca.crt'])
+    assert kubelet['tls_cert_file'] == str(files['kubelet.crt'])
+    assert kubelet['tls_private_key_file'] == str(files['kubelet.key'])
+    assert 'ZUN_VK_KUBELET_CLIENT_CA_FILE is not set' not in result.stderr
+
+
+def test_kubelet_api_without_the_client_ca_warns(devstack):
+    devstack.write_kubeconfig()
+    result = devstack.run(*STACK)
+    assert 'ZUN_VK_KUBELET_CLIENT_CA_FILE is not set' in result.stderr
+    kubelet = devstack.read_ini()['kubelet']
+    # zun-vk then serves a self-signed certificate of its own.
+    assert 'client_ca_file' not in kubelet
+    assert 'tls_cert_file' not in kubelet
+
+
+def test_kubelet_certificate_without_its_key_stops_stack(devstack):
+    devstack.write_kubeconfig()
+    devstack.env['ZUN_VK_KUBELET_TLS_CERT_FILE'] = str(devstack.tmp / 'k.crt')
+    result = devstack.run(*STACK, check=False)
+    assert result.returncode != 0
+    assert 'set both ZUN_VK_KUBELET_TLS_CERT_FILE and' in result.stderr
+
+
+def test_unreadable_kubelet_client_ca_stops_before_starting(devstack):
+    devstack.write_kubeconfig()
+    missing = devstack.tmp / 'no-such-ca.crt'
+    devstack.env['ZUN_VK_KUBELET_CLIENT_CA_FILE'] = str(missing)
+    result = devstack.run(*STACK, check=False)
+    assert result.returncode != 0
+    assert "ZUN_VK_KUBELET_CLIENT_CA_FILE: '%s'" % missing in result.stderr
+    assert not any(r.startswith('run_process') for r in devstack.records())
+
+
 # unstack and clean ---------------------------------------------------------
 
 def test_unstack_stops_the_service_and_keeps_the_config(stacked):
