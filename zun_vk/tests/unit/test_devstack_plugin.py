@@ -1,204 +1,34 @@
-"""The DevStack plugin, phase by phase, against a stand-in of DevStack.
-
-Each run is a bash process like DevStack's own: the stand-in functions,
-then the ``local.conf`` lines of the test, then the plugin's settings,
-then ``plugin.sh`` for each phase. stack.sh runs the three stack phases
-in one shell with errexit; unstack.sh and clean.sh are shells of their
-own. The stand-in edits INI files for real and records everything else
-(package installs, Keystone calls, run_process/stop_process).
+"""The DevStack plugin, phase by phase, against a stand-in of DevStack
+(see devstack_host): zun-vk, and zun-compute with the companion driver.
+The host agent's part is in test_devstack_agent.
 """
 
-import configparser
-import importlib.metadata
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-STANDIN = pathlib.Path(__file__).resolve().parent / 'devstack_standin'
-DEVSTACK_FILES = ['devstack/plugin.sh', 'devstack/settings',
-                  'devstack/lib/zun-vk']
+from zun_vk.tests.unit import devstack_host
+from zun_vk.tests.unit.devstack_host import DEVSTACK_FILES
+from zun_vk.tests.unit.devstack_host import KEYSTONE
+from zun_vk.tests.unit.devstack_host import RABBIT_URL
+from zun_vk.tests.unit.devstack_host import ROOT
+from zun_vk.tests.unit.devstack_host import STACK
 
-KEYSTONE = 'http://192.0.2.10/identity'
-RABBIT_URL = 'rabbit://stackrabbit:secretrabbit@192.0.2.10:5672/'
-STACK = ('stack install', 'stack post-config', 'stack extra')
-
-
-# Runs the real generator once per session, then copies its sample.
-GENERATOR = """#!/bin/sh
-for arg in "$@"; do
-    [ "$previous" = --output-file ] && out=$arg
-    previous=$arg
-done
-if [ ! -f %(cache)s ]; then
-    %(python)s -c 'import sys; from oslo_config import generator
-sys.exit(generator.main())' "$@" || exit 1
-    cp "$out" %(cache)s
-fi
-cp %(cache)s "$out"
-"""
-
-
-def _generator_has_zun_vk():
-    return bool(importlib.metadata.entry_points(group='oslo.config.opts',
-                                                name='zun_vk'))
-
-
-def _short_hostname():
-    return subprocess.run(['hostname', '-s'], capture_output=True,
-                          text=True, check=True).stdout.strip().lower()
-
-
-class DevStack(object):
-    """A scratch DevStack host: directories, environment and runs."""
-
-    def __init__(self, tmp_path, sample_cache):
-        self.tmp = tmp_path
-        self.sample_cache = sample_cache
-        self.home = tmp_path / 'home'
-        self.bin = tmp_path / 'bin'
-        self.conf_dir = tmp_path / 'etc' / 'zun-vk'
-        self.conf = self.conf_dir / 'zun-vk.conf'
-        self.zun_conf = tmp_path / 'etc' / 'zun' / 'zun.conf'
-        self.log = tmp_path / 'standin.log'
-        self.kubeconfig = self.home / '.kube' / 'config'
-        self.site = tmp_path / 'site'
-        for path in (self.home, self.bin, self.zun_conf.parent):
-            path.mkdir(parents=True)
-        self.log.touch()
-        self._write_generator()
-        self._write_python()
-        self.env = {
-            'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
-            'HOME': str(self.home),
-            'STANDIN_LOG': str(self.log),
-            'STANDIN_PYTHON': sys.executable,
-            'STACK_USER': subprocess.run(
-                ['id', '-un'], capture_output=True, text=True,
-                check=True).stdout.strip(),
-            'DEST': str(tmp_path / 'opt'),
-            'HOST_IP': '192.0.2.10',
-            'SERVICE_HOST': '192.0.2.10',
-            'REGION_NAME': 'RegionOne',
-            'SERVICE_PASSWORD': 'secretservice',
-            'SERVICE_DOMAIN_NAME': 'Default',
-            'SERVICE_PROJECT_NAME': 'service',
-            'KEYSTONE_SERVICE_URI': KEYSTONE,
-            'ENABLE_DEBUG_LOG_LEVEL': 'True',
-            'RABBIT_USERID': 'stackrabbit',
-            'RABBIT_PASSWORD': 'secretrabbit',
-            'RABBIT_HOST': '192.0.2.10',
-            'SSL_BUNDLE_FILE': str(tmp_path / 'ca-bundle.pem'),
-            'ENABLED_SERVICES': 'key,rabbit,zun-api,zun-compute',
-            'DEVSTACK_PLUGINS': 'zun,zun-vk',
-            'ZUN_CONF': str(self.zun_conf),
-            'ZUN_VK_CONF_DIR': str(self.conf_dir),
-            'ZUN_VK_BIN_DIR': str(self.bin),
-        }
-
-    def _write_generator(self):
-        """oslo-config-generator: the real one when zun-vk is installed.
-
-        The session's first sample is kept and copied by later runs.
-        """
-        script = self.bin / 'oslo-config-generator'
-        if _generator_has_zun_vk():
-            script.write_text(GENERATOR % {'python': sys.executable,
-                                           'cache': self.sample_cache})
-        else:
-            # zun-vk's entry points are not installed: an empty sample.
-            script.write_text(textwrap.dedent('''\
-                #!/bin/sh
-                while [ $# -gt 0 ]; do
-                    [ "$1" = --output-file ] && out=$2
-                    shift
-                done
-                printf '[DEFAULT]\\n' > "$out"
-                '''))
-        script.chmod(0o755)
-
-    def _write_python(self):
-        """zun-compute's python3: it sees only the packages under site.
-
-        -S keeps this interpreter's own site-packages (where zun-vk and
-        its driver may be installed) out of sight.
-        """
-        self.site.mkdir()
-        python = self.bin / 'python3'
-        python.write_text('#!/bin/sh\nPYTHONPATH=%s exec %s -S "$@"\n'
-                          % (self.site, sys.executable))
-        python.chmod(0o755)
-
-    def install_companion_driver(self):
-        """Make the notifying driver's entry points visible to python3."""
-        dist = self.site / 'zun_vk-1.0.dist-info'
-        dist.mkdir()
-        (dist / 'METADATA').write_text(
-            'Metadata-Version: 2.1\nName: zun-vk\nVersion: 1.0\n')
-        (dist / 'entry_points.txt').write_text(textwrap.dedent('''\
-            [zun.container.driver]
-            zun_vk_notifying = zun_vk.zun_plugin.driver:NotifyingDriver
-
-            [zun.capsule.driver]
-            zun_vk_notifying = zun_vk.zun_plugin.driver:NotifyingDriver
-            '''))
-
-    def write_kubeconfig(self):
-        self.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
-        self.kubeconfig.write_text(textwrap.dedent('''\
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: test
-              cluster: {server: "https://192.0.2.10:6443"}
-            users:
-            - name: test
-              user: {token: "not-a-real-token"}
-            contexts:
-            - name: test
-              context: {cluster: test, user: test}
-            current-context: test
-            '''))
-
-    def run(self, *phases, localrc='', check=True):
-        """Source the plugin for the phases in one shell, like stack.sh."""
-        script = ['set -o errexit',
-                  'source %s/functions' % STANDIN,
-                  localrc,
-                  'source %s/devstack/settings' % ROOT]
-        for phase in phases:
-            script.append('source %s/devstack/plugin.sh %s' % (ROOT, phase))
-        result = subprocess.run(['bash', '-c', '\n'.join(script)],
-                                env=self.env, capture_output=True,
-                                text=True, timeout=120)
-        if check and result.returncode != 0:
-            pytest.fail('%s failed (%d):\n%s' % (
-                ', '.join(phases), result.returncode, result.stderr[-4000:]))
-        return result
-
-    def records(self):
-        return self.log.read_text().splitlines()
-
-    def read_ini(self, path=None):
-        parser = configparser.RawConfigParser(default_section='__none__',
-                                              interpolation=None)
-        parser.read(path or self.conf)
-        return parser
+_generator_has_zun_vk = devstack_host.generator_has_zun_vk
+_short_hostname = devstack_host.short_hostname
 
 
 @pytest.fixture(scope='session')
 def sample_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp('sample') / 'zun-vk.conf.sample'
+    return tmp_path_factory.mktemp('samples')
 
 
 @pytest.fixture
 def devstack(tmp_path, sample_cache):
-    return DevStack(tmp_path, sample_cache)
+    return devstack_host.DevStack(tmp_path, sample_cache)
 
 
 @pytest.fixture
@@ -333,6 +163,55 @@ def test_missing_kubeconfig_stops_stack_with_a_clear_message(devstack):
     assert not any(r.startswith('run_process') for r in devstack.records())
 
 
+# the kubelet API -----------------------------------------------------------
+
+def test_kubelet_api_gets_the_cluster_files_local_conf_names(devstack):
+    devstack.write_kubeconfig()
+    files = {}
+    for name in ('client-ca.crt', 'kubelet.crt', 'kubelet.key'):
+        files[name] = devstack.tmp / name
+        files[name].write_text('PEM\n')
+    devstack.env.update({
+        'ZUN_VK_KUBELET_CLIENT_CA_FILE': str(files['client-ca.crt']),
+        'ZUN_VK_KUBELET_TLS_CERT_FILE': str(files['kubelet.crt']),
+        'ZUN_VK_KUBELET_TLS_KEY_FILE': str(files['kubelet.key']),
+    })
+    result = devstack.run(*STACK)
+    kubelet = devstack.read_ini()['kubelet']
+    assert kubelet['client_ca_file'] == str(files['client-ca.crt'])
+    assert kubelet['tls_cert_file'] == str(files['kubelet.crt'])
+    assert kubelet['tls_private_key_file'] == str(files['kubelet.key'])
+    assert 'ZUN_VK_KUBELET_CLIENT_CA_FILE is not set' not in result.stderr
+
+
+def test_kubelet_api_without_the_client_ca_warns(devstack):
+    devstack.write_kubeconfig()
+    result = devstack.run(*STACK)
+    assert 'ZUN_VK_KUBELET_CLIENT_CA_FILE is not set' in result.stderr
+    kubelet = devstack.read_ini()['kubelet']
+    # zun-vk then serves a self-signed certificate of its own.
+    assert 'client_ca_file' not in kubelet
+    assert 'tls_cert_file' not in kubelet
+
+
+def test_kubelet_certificate_without_its_key_stops_stack(devstack):
+    devstack.write_kubeconfig()
+    devstack.env['ZUN_VK_KUBELET_TLS_CERT_FILE'] = str(devstack.tmp / 'k.crt')
+    result = devstack.run(*STACK, check=False)
+    assert result.returncode != 0
+    assert 'set both ZUN_VK_KUBELET_TLS_CERT_FILE and' in result.stderr
+
+
+def test_unreadable_kubelet_client_ca_stops_before_starting(devstack):
+    devstack.write_kubeconfig()
+    missing = devstack.tmp / 'no-such-ca.crt'
+    devstack.env['ZUN_VK_KUBELET_CLIENT_CA_FILE'] = str(missing)
+    result = devstack.run(*STACK, check=False)
+    assert result.returncode != 0
+    assert "ZUN_VK_KUBELET_CLIENT_CA_FILE: '%s'" % missing in result.stderr
+    assert not any(r.startswith('run_process') for r in devstack.records())
+
+
 # unstack and clean ---------------------------------------------------------
 
 def test_unstack_stops_the_service_and_keeps_the_config(stacked):
@@ -359,12 +238,7 @@ def test_disabled_service_does_nothing(devstack):
 
 def write_zun_conf(devstack, container_driver='docker',
                    capsule_driver='docker'):
-    devstack.zun_conf.write_text(textwrap.dedent('''\
-        [DEFAULT]
-        container_driver = %s
-        capsule_driver = %s
-        debug = True
-        ''' % (container_driver, capsule_driver)))
+    devstack.write_zun_conf(container_driver, capsule_driver)
 
 
 def test_zun_compute_wraps_its_driver_and_notifies(devstack):
@@ -393,7 +267,8 @@ def test_compute_only_host_configures_zun_compute_only(devstack):
     write_zun_conf(devstack)
     devstack.env['ZUN_VK_CONFIGURE_ZUN_COMPUTE'] = 'True'
     devstack.env['ENABLED_SERVICES'] = 'zun-compute'
-    devstack.run(*STACK, localrc='disable_service zun-vk')
+    # The agent has tests of its own (test_devstack_agent).
+    devstack.run(*STACK, localrc='disable_service zun-vk zun-vk-agent')
     zun = devstack.read_ini(devstack.zun_conf)
     assert zun['DEFAULT']['capsule_driver'] == 'zun_vk_notifying'
     assert not devstack.conf.exists()
