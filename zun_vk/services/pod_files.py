@@ -158,13 +158,16 @@ class PodFiles(object):
     enabled = True
 
     def __init__(self, conf, state, pods, agents, events,
-                 clock=time.monotonic):
+                 clock=time.monotonic, cluster=None):
         self.conf = conf
         self.state = state
         self.pods = pods
         self.agents = agents
         self.events = events
         self.clock = clock
+        # cluster_view.ClusterView: the Node's allocatable, the value of
+        # a resourceFieldRef to a limit the container does not set.
+        self.cluster = cluster
         self.tokens = TokenCache(pods.service_account_token)
         self._lock = threading.Lock()
         self._tracked = {}      # uid -> Tracked
@@ -315,7 +318,8 @@ class PodFiles(object):
             return True
         failure = None
         try:
-            files = volume_files.render(spec, pod, sources)
+            files = volume_files.render(spec, pod, sources,
+                                        self._node_allocatable())
         except translate_errors.TranslationError as exc:
             failure = exc
         except k8s_exc.ApiException as exc:
@@ -329,6 +333,12 @@ class PodFiles(object):
                                '%s' % (volume, failure))
             return False
         return self._send(entry, host, volume, files)
+
+    def _node_allocatable(self):
+        # Cached by the cluster view for a while: cheap to ask each time.
+        if self.cluster is None:
+            return None
+        return self.cluster.node_allocatable()
 
     def _send(self, entry, host, volume, files):
         signature = digest(files)

@@ -52,11 +52,11 @@ class PodService(base.Worker):
         self.pods = pod_client.PodClient(self.kube, conf.node_name)
         self.events = pod_client.EventRecorder(self.kube, conf.node_name)
         self.state = pod_state.NodeState()
-        self.files = self._pod_files()
+        cluster = cluster_view.ClusterView(self.kube, conf.node_name)
+        self.files = self._pod_files(cluster)
         self.handler = pod_handler.PodHandler(
             conf, self.state, self.pods, self.zun, self.events,
-            cluster=cluster_view.ClusterView(self.kube, conf.node_name),
-            cluster_id=self.cluster_id, files=self.files)
+            cluster=cluster, cluster_id=self.cluster_id, files=self.files)
         for index in range(conf.sync.pod_workers):
             self.spawn('worker-%d' % index, self._work)
         self.spawn('watch', self._watch_loop)
@@ -72,13 +72,13 @@ class PodService(base.Worker):
                  conf.sync.status_poll_interval,
                  conf.sync.reconcile_interval)
 
-    def _pod_files(self):
+    def _pod_files(self, cluster):
         """Pod volumes on the hosts need the companion and the agents."""
         agents = agent_client.AgentClient(self.conf)
         if not (self.conf.zun.companion_driver and agents.configured):
             return pod_files.NoHostVolumes()
         return pod_files.PodFiles(self.conf, self.state, self.pods, agents,
-                                  self.events)
+                                  self.events, cluster=cluster)
 
     def _connect_kubernetes(self):
         """The Kubernetes client and the cluster's id; False if stopping.

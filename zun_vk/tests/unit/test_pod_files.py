@@ -191,3 +191,32 @@ def test_a_running_capsule_gets_no_secret_variables():
     agents.where = 'compute1'
     assert files.sync('uid-1') == 50
     assert [s[2] for s in agents.sent] == ['cfg']
+
+
+def test_a_limit_the_container_does_not_set_is_the_nodes_allocatable():
+    conf = types.SimpleNamespace(sync=types.SimpleNamespace(
+        volume_refresh_interval=50))
+    state = pod_state.NodeState()
+    pod = fakes.make_pod(uid='uid-1')
+    pod['spec']['volumes'] = [{'name': 'info', 'downwardAPI': {'items': [
+        {'path': 'cpu_limit', 'resourceFieldRef': {
+            'containerName': pod['spec']['containers'][0]['name'],
+            'resource': 'limits.cpu'}},
+        {'path': 'mem_limit', 'resourceFieldRef': {
+            'containerName': pod['spec']['containers'][0]['name'],
+            'resource': 'limits.memory'}}]}}]
+    key = state.observe('ADDED', pod)
+    capsule = {'uuid': CAPSULE, 'status': 'Creating', 'labels': {
+        volume_hints.VOLUMES_LABEL: volume_hints.format_plan(
+            {'info': ('files', 0)}, {('c', 0): [('info', '/i', '', False)]})}}
+    state.set_capsule('uid-1', capsule)
+    cluster = types.SimpleNamespace(node_allocatable=lambda: {
+        'cpu': '20', 'memory': '50Gi'})
+    agents = Agents()
+    agents.where = 'compute1'
+    files = pod_files.PodFiles(conf, state, Kube(), agents,
+                               fakes.FakeEvents(), cluster=cluster)
+    files.track(state.pod(key), capsule)
+    assert files.sync('uid-1') == 50
+    assert dict((p, d) for p, d, _m in agents.sent[0][3]) == {
+        'cpu_limit': b'20', 'mem_limit': str(50 * 1024 ** 3).encode()}
