@@ -246,7 +246,7 @@ class PodHandler(object):
                 defaults=self._defaults())
         except translate_errors.UnsupportedPod as exc:
             refusal = exc
-        except translate_errors.MissingReference as exc:
+        except translate_errors.ContainerConfigError as exc:
             missing = exc
         if refusal is not None:
             LOG.warning('Pod %s cannot run on Zun: %s', key, refusal)

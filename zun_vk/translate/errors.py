@@ -45,15 +45,31 @@ class UnsupportedPod(TranslationError):
         return cls(first[0], first[1], also=rest)
 
 
-class MissingReference(TranslationError):
-    """A ConfigMap, Secret or key the pod's environment needs is missing.
+class ContainerConfigError(TranslationError):
+    """A container's configuration cannot be made from the pod as it is now.
 
-    ``kind`` is 'ConfigMap' or 'Secret'; ``key`` is None for ``envFrom``
-    references to a whole object. The kubelet leaves such a pod Pending
-    with reason CreateContainerConfigError and retries; so should we.
+    The kubelet leaves such a pod Pending with reason
+    CreateContainerConfigError and tries again: the pod, or what it
+    refers to, may change (a ConfigMap created, an annotation added).
     """
 
     status_reason = 'CreateContainerConfigError'
+
+    def __init__(self, field_path, message):
+        self.field_path = field_path
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self):
+        return sentence('%s: %s' % (self.field_path, self.message))
+
+
+class MissingReference(ContainerConfigError):
+    """A ConfigMap, Secret or key the pod's environment needs is missing.
+
+    ``kind`` is 'ConfigMap' or 'Secret'; ``key`` is None for ``envFrom``
+    references to a whole object.
+    """
 
     def __init__(self, kind, namespace, name, key=None, field_path=None,
                  *, object_found=False):
@@ -63,7 +79,7 @@ class MissingReference(TranslationError):
         self.key = key
         self.field_path = field_path
         self.object_found = object_found
-        super().__init__(str(self))
+        Exception.__init__(self, str(self))
 
     def __str__(self):
         where = '%s: ' % self.field_path if self.field_path else ''

@@ -89,6 +89,23 @@ def expand_references(text, env, used=None):
     return ''.join(out)
 
 
+class _EveryName(dict):
+    """A mapping that has every name: expansion then reports them all."""
+
+    def __contains__(self, name):
+        return True
+
+    def __getitem__(self, name):
+        return ''
+
+
+def referenced_names(text):
+    """The names text refers to with ``$(NAME)``, defined or not."""
+    used = set()
+    expand_references(text, _EveryName(), used)
+    return used
+
+
 def _all_containers(pod):
     spec = pod.get('spec') or {}
     for kind in ('initContainers', 'containers'):

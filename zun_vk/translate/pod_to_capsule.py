@@ -258,12 +258,13 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
     mounted = set()
     host_mounts = {}
     secret_files = {}
+    config_errors = []
     for kind, letter in (('initContainers', 'i'), ('containers', 'c')):
         for index, container in enumerate(spec.get(kind) or []):
             path = 'spec.%s[%d]' % (kind, index)
             zun_container, host, secret_file = _container(
                 path, kind, container, resolved_env, defaults, volumes,
-                mounted, problems, warnings)
+                mounted, problems, warnings, config_errors)
             built[kind].append(zun_container)
             if host:
                 host_mounts[(letter, index)] = host
@@ -274,6 +275,8 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
                          'a pod needs at least one container'))
     if problems:
         raise errors.UnsupportedPod.from_problems(problems)
+    if config_errors:
+        raise config_errors[0]
 
     labels = dict(meta.get('labels') or {})
     labels.update(zun_vk_labels(cluster_id, node_name,
@@ -356,7 +359,7 @@ def _check_pod(spec, defaults, problems, warnings):
 
 
 def _container(path, kind, container, resolved_env, defaults, volumes,
-               mounted, problems, warnings):
+               mounted, problems, warnings, config_errors):
     """(Zun container, host mounts, secret variables file) of a container."""
     name = container.get('name') or ''
     _check_container(path, kind, container, problems, warnings)
@@ -399,7 +402,7 @@ def _container(path, kind, container, resolved_env, defaults, volumes,
         'requests': _resources(path, container, defaults, problems,
                                warnings)}
     mounts, host_mounts = pod_volumes.container_mounts(
-        path, container, volumes, env, problems)
+        path, container, volumes, env, problems, config_errors)
     if mounts:
         result['volumeMounts'] = mounts
         mounted.update(m['name'] for m in mounts)

@@ -26,6 +26,7 @@ hostPath, persistentVolumeClaim and the rest refuse the pod everywhere.
 import dataclasses
 import math
 
+from zun_vk.translate import errors
 from zun_vk.translate import pod_env
 from zun_vk.translate import quantity
 from zun_vk.zun_plugin import volume_hints
@@ -178,12 +179,15 @@ def _is_service_account_volume(name, kind, mounts):
 
 # --- one container's mounts ----------------------------------------------
 
-def container_mounts(path, container, volumes, env, problems):
+def container_mounts(path, container, volumes, env, problems,
+                     config_errors=None):
     """(Zun volumeMounts, host mounts) of one container.
 
     Host mounts are (volume, mountPath, subPath, readOnly) tuples;
     subPathExpr is expanded with the container's env (a dict), as the
-    kubelet does.
+    kubelet does: an expansion that misses a value, or gives an absolute
+    path or one with '..', is a errors.ContainerConfigError appended to
+    config_errors (the pod waits and is tried again, as on a kubelet).
     """
     zun_mounts, host_mounts = [], []
     for index, mount in enumerate(container.get('volumeMounts') or []):
@@ -212,7 +216,8 @@ def container_mounts(path, container, volumes, env, problems):
             zun_mounts.append({'name': volumes.cinder[name]['name'],
                                'mountPath': target})
             continue
-        sub_path = _sub_path(mount_path, mount, env, problems)
+        sub_path = _sub_path(mount_path, mount, env, problems,
+                             config_errors)
         if sub_path is not None:
             host_mounts.append((name, target, sub_path,
                                 bool(mount.get('readOnly'))))
@@ -228,7 +233,7 @@ def _cinder_mount(mount_path, mount, problems):
         problems.append((mount_path + '.readOnly', _READ_ONLY))
 
 
-def _sub_path(mount_path, mount, env, problems):
+def _sub_path(mount_path, mount, env, problems, config_errors):
     sub_path, field = mount.get('subPath') or '', 'subPath'
     if mount.get('subPathExpr'):
         if sub_path:
@@ -236,13 +241,35 @@ def _sub_path(mount_path, mount, env, problems):
                             'subPath and subPathExpr are mutually '
                              'exclusive'))
             return None
-        sub_path, field = pod_env.expand_references(
-            mount['subPathExpr'], env), 'subPathExpr'
+        sub_path, error = _expand_sub_path(mount['subPathExpr'], env)
+        if error is not None:
+            if config_errors is not None:
+                config_errors.append(errors.ContainerConfigError(
+                    mount_path + '.subPathExpr', error))
+            return None
+        field = 'subPathExpr'
     try:
         return volume_hints.check_sub_path(sub_path)
     except volume_hints.BadPlan as exc:
         problems.append((mount_path + '.' + field, str(exc)))
         return None
+
+
+def _expand_sub_path(expression, env):
+    """(subPath, None) or (None, the kubelet's error text)."""
+    expanded = pod_env.expand_references(expression, env)
+    # The kubelet counts an empty value as missing, too.
+    missing = sorted(n for n in pod_env.referenced_names(expression)
+                     if not env.get(n))
+    if missing:
+        return None, 'missing value for %s' % ', '.join(missing)
+    if expanded.startswith('/'):
+        return None, 'error SubPath `%s` must not be an absolute path' % (
+            expanded)
+    if '..' in expanded.split('/'):
+        return None, ("unable to provision SubPath `%s`: must not contain "
+                      "'..'" % expanded)
+    return expanded, None
 
 
 def plan_label(volumes, host_mounts, env_volume=None):

@@ -305,3 +305,32 @@ def test_the_pod_ip_reaches_env_and_args(stack, kube, namespace):
     assert run('cat /tmp/arg') == 'bind=%s:8080\n' % reported
     # The address the container itself has.
     assert reported in run('ip -o addr 2>/dev/null || hostname -i')
+
+
+def test_a_sub_path_expr_missing_a_value_waits_until_the_pod_has_it(
+        stack, kube, namespace):
+    annotation = {'name': 'DIR', 'valueFrom': {'fieldRef': {
+        'fieldPath': "metadata.annotations['dir']"}}}
+    body = conftest.pod_body('subpath', containers=[fixtures.busybox(
+        'main', 'exec sleep 3600', env=[annotation],
+        volumeMounts=[{'name': 'work', 'mountPath': '/sub',
+                       'subPathExpr': '$(DIR)/app'},
+                      {'name': 'work', 'mountPath': '/work'}])],
+        volumes=[{'name': 'work', 'emptyDir': {}}])
+    kube.core.create_namespaced_pod(namespace, body)
+
+    def waiting_reason():
+        pod = kube.core.read_namespaced_pod('subpath', namespace)
+        for cs in pod.status.container_statuses or []:
+            if cs.state.waiting is not None:
+                return pod.status.phase, cs.state.waiting.reason
+        return pod.status.phase, None
+    fixtures.wait_for(
+        lambda: waiting_reason() == ('Pending',
+                                     'CreateContainerConfigError'),
+        timeout=60, description='the container waits for its subPath')
+    kube.core.patch_namespaced_pod('subpath', namespace, {
+        'metadata': {'annotations': {'dir': 'data'}}})
+    wait_running(kube, namespace, 'subpath')
+    sh(stack, namespace, 'subpath', 'echo hi > /sub/f')
+    assert sh(stack, namespace, 'subpath', 'cat /work/data/app/f') == 'hi\n'

@@ -94,7 +94,6 @@ def test_sub_path_expr_expands_the_container_env():
 @pytest.mark.parametrize('mount, field', [
     ({'subPath': '../escape'}, 'subPath'),
     ({'subPath': '/abs'}, 'subPath'),
-    ({'subPathExpr': '$(UP)'}, 'subPathExpr'),
     ({'subPath': 'a', 'subPathExpr': 'b'}, 'subPathExpr'),
     ({'mountPropagation': 'Bidirectional'}, 'mountPropagation'),
 ])
@@ -105,6 +104,32 @@ def test_bad_host_mounts_are_refused(mount, field):
                       [container('app', [mount], env=[('UP', '..')])]))
     assert exc.value.field_path == 'spec.containers[0].volumeMounts[0].%s' % (
         field)
+
+
+@pytest.mark.parametrize('expression, env, message', [
+    # The kubelet's own words; the pod waits and is tried again.
+    ('$(UP)', [('UP', '..')],
+     "unable to provision SubPath `..`: must not contain '..'"),
+    ('$(ABS)/x', [('ABS', '/etc')],
+     'error SubPath `/etc/x` must not be an absolute path'),
+    ('$(EMPTY)/$(NONE)/x', [('EMPTY', '')], 'missing value for EMPTY, NONE'),
+])
+def test_a_sub_path_expr_that_expands_badly_waits(expression, env, message):
+    mount = {'name': 'v', 'mountPath': '/v', 'subPathExpr': expression}
+    with pytest.raises(errors.ContainerConfigError) as exc:
+        translate(pod([{'name': 'v', 'emptyDir': {}}],
+                      [container('app', [mount], env=env)]))
+    assert exc.value.status_reason == 'CreateContainerConfigError'
+    assert str(exc.value) == (
+        'spec.containers[0].volumeMounts[0].subPathExpr: %s.' % message)
+
+
+def test_a_refusal_wins_over_a_sub_path_expr_that_waits():
+    mount = {'name': 'v', 'mountPath': '/v', 'subPathExpr': '$(NONE)',
+             'mountPropagation': 'Bidirectional'}
+    with pytest.raises(errors.UnsupportedPod):
+        translate(pod([{'name': 'v', 'emptyDir': {}}],
+                      [container('app', [mount])]))
 
 
 def test_without_host_volumes_files_volumes_say_what_to_install():
