@@ -286,7 +286,10 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
         labels.update(companion_labels.labels(pod))
     env_volume = env_hints.volume_name(volumes.declared) if (
         secret_files) else None
-    plan = pod_volumes.plan_label(volumes, host_mounts, env_volume)
+    plan = pod_volumes.plan_label(
+        volumes, host_mounts, env_volume,
+        pod_volumes.termination_files(spec) if defaults.host_volumes
+        else None)
     if plan:
         labels[volume_hints.VOLUMES_LABEL] = plan
     capsule_spec = {

@@ -255,6 +255,9 @@ def _sub_path(mount_path, mount, env, problems, config_errors):
         return None
 
 
+DEFAULT_TERMINATION_PATH = '/dev/termination-log'
+
+
 def _expand_sub_path(expression, env):
     """(subPath, None) or (None, the kubelet's error text)."""
     expanded = pod_env.expand_references(expression, env)
@@ -272,13 +275,32 @@ def _expand_sub_path(expression, env):
     return expanded, None
 
 
-def plan_label(volumes, host_mounts, env_volume=None):
+def plan_label(volumes, host_mounts, env_volume=None, termination=None):
     """The zun-vk/volumes label of the mounted host volumes, or None.
 
     host_mounts: {(letter, index): [host mount]}; env_volume: the volume
-    of the secret variables (secret_env), or None.
+    of the secret variables (secret_env), or None; termination: each
+    container's termination message file (termination_files).
     """
     used = {m[0] for entries in host_mounts.values() for m in entries}
     return volume_hints.format_plan(
         {name: kind for name, kind in volumes.host.items() if name in used},
-        host_mounts, env_volume)
+        host_mounts, env_volume, termination)
+
+
+def termination_files(spec):
+    """{(letter, index): (terminationMessagePath, policy)} of the pod.
+
+    The API server defaults both fields; a pod without them gets the
+    kubelet's defaults.
+    """
+    out = {}
+    for kind, letter in (('initContainers', 'i'), ('containers', 'c')):
+        for index, container in enumerate(spec.get(kind) or []):
+            policy = container.get('terminationMessagePolicy')
+            if policy not in volume_hints.TERMINATION_POLICIES:
+                policy = 'File'
+            out[(letter, index)] = (
+                container.get('terminationMessagePath') or
+                DEFAULT_TERMINATION_PATH, policy)
+    return out

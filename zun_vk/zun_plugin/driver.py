@@ -157,7 +157,8 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
         self.sender = sender if sender is not None else notifier.get_sender(
             CONF)
         if capsule_sync is None and _is_docker(wrapped):
-            capsule_sync = state_sync.DockerCapsuleSync()
+            capsule_sync = state_sync.DockerCapsuleSync(
+                pods_dir=CONF.zun_vk_plugin.pods_dir)
         self.capsule_sync = capsule_sync
         self.mounts_host_volumes = _hook_binds(wrapped)
         self.passes_secret_env = _is_docker(wrapped) and _hook_create()
@@ -248,6 +249,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
         root = CONF.zun_vk_plugin.pods_dir
         uuid = payload.field(capsule, 'uuid')
         host_volumes.write_plan(root, uuid, plan)
+        host_volumes.make_termination_files(root, uuid, plan)
         host_volumes.wait_ready(root, uuid, plan,
                                 CONF.zun_vk_plugin.volumes_timeout)
         if len(args) >= 3:

@@ -1,11 +1,12 @@
 """The companion's part of a pod's host volumes (see volume_hints).
 
-At create, the driver writes the plan into the capsule's host directory,
-waits until the host agent has prepared it and zun-vk's files have
-arrived, then gives each container its bind mounts through the wrapped
-docker driver's own ``_get_binds`` (Zun calls it with one container's
-volume mappings; the mappings list carries the extra binds). At delete it
-marks the directory, and the agent removes it.
+At create, the driver writes the plan into the capsule's host directory
+with the containers' termination message files, waits until the host
+agent has prepared it and zun-vk's files have arrived, then gives each
+container its bind mounts through the wrapped docker driver's own
+``_get_binds`` (Zun calls it with one container's volume mappings; the
+mappings list carries the extra binds). At delete it marks the
+directory, and the agent removes it.
 
 Only plain file operations run here: zun-compute need not be root. The
 agent does the mounting.
@@ -57,6 +58,28 @@ def write_plan(root, capsule_uuid, plan):
     os.replace(temporary, path)
 
 
+def make_termination_files(root, capsule_uuid, plan):
+    """An empty termination message file per container (mode 0666).
+
+    Any user of the container may write it, as on a kubelet's node; the
+    capsule's directory (0700) keeps everyone else out.
+    """
+    if not plan.termination:
+        return
+    directory = os.path.join(volume_hints.capsule_dir(root, capsule_uuid),
+                             volume_hints.TERMINATION_DIR)
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    for letter, index in plan.termination:
+        path = volume_hints.termination_file(root, capsule_uuid, letter,
+                                             index)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
+                     os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        try:
+            os.fchmod(fd, 0o666)    # whatever zun-compute's umask
+        finally:
+            os.close(fd)
+
+
 def missing(root, capsule_uuid, plan):
     """What the containers still wait for: a list of short phrases."""
     directory = volume_hints.capsule_dir(root, capsule_uuid)
@@ -105,6 +128,10 @@ def binds(root, capsule_uuid, plan, letter, index):
             if kind != volume_hints.FILES:
                 os.makedirs(source, exist_ok=True)
         out.append((source, path, read_only or kind == volume_hints.FILES))
+    if (letter, index) in plan.termination:
+        out.append((volume_hints.termination_file(
+            root, capsule_uuid, letter, index),
+            plan.termination[(letter, index)][0], False))
     return out
 
 

@@ -37,7 +37,10 @@ from oslo_utils import timeutils
 from zun.common import consts
 
 from zun_vk import timestamps
+from zun_vk.zun_plugin import capsule_hints
 from zun_vk.zun_plugin import payload
+from zun_vk.zun_plugin import termination
+from zun_vk.zun_plugin import volume_hints
 
 LOG = logging.getLogger(__name__)
 
@@ -224,7 +227,7 @@ class DockerCapsuleSync(object):
     """
 
     def __init__(self, client_factory=None, lookup=None,
-                 clock=timeutils.utcnow):
+                 clock=timeutils.utcnow, pods_dir=None):
         if client_factory is None:
             from zun.container.docker import utils as docker_utils
             client_factory = docker_utils.docker_client
@@ -236,6 +239,8 @@ class DockerCapsuleSync(object):
         self._client_factory = client_factory
         self._lookup = lookup
         self._clock = clock
+        # Where the termination message files are (host_volumes).
+        self._pods_dir = pods_dir
 
     def sync(self, context, capsules):
         """Sync capsules of this host.
@@ -284,6 +289,41 @@ class DockerCapsuleSync(object):
             raise
         return (info or {}).get('State') or {}
 
+    def _plan(self, capsule):
+        if self._pods_dir is None:
+            return None
+        labels = payload.field(capsule, 'labels') or {}
+        try:
+            return volume_hints.parse_plan(
+                labels.get(volume_hints.VOLUMES_LABEL))
+        except volume_hints.BadPlan:
+            return None
+
+    def _with_message(self, docker, capsule, plan, kind, index, member,
+                      obs):
+        """obs with the container's termination message as its reason.
+
+        Read when the container is seen ending; afterwards the recorded
+        message stays.
+        """
+        if payload.field(member, 'status') in ENDED:
+            kept = payload.field(member, 'status_reason')
+            return obs._replace(reason=kept) if kept else obs
+        container_id = payload.field(member, 'container_id')
+
+        def read_logs(tail):
+            return docker.logs(container_id, stdout=True, stderr=True,
+                               tail=tail)
+        try:
+            text = termination.message(
+                self._pods_dir, payload.field(capsule, 'uuid'), plan,
+                capsule_hints.KINDS[kind], index, obs.exit_code, read_logs)
+        except Exception:  # noqa: B902 - the status matters more
+            LOG.exception('Cannot read the termination message of '
+                          'container %s', payload.field(member, 'uuid'))
+            return obs
+        return obs._replace(reason=text) if text else obs
+
     def _being_deleted(self, context, capsule):
         try:
             current = self._lookup(context, payload.field(capsule, 'uuid'))
@@ -299,8 +339,9 @@ class DockerCapsuleSync(object):
             sandbox_missing = True
         main = []
         confirmed = None
+        plan = self._plan(capsule)
         for kind in ('init_containers', 'containers'):
-            for member in payload.members(capsule, kind):
+            for index, member in enumerate(payload.members(capsule, kind)):
                 container_id = payload.field(member, 'container_id')
                 if not container_id or not self._stable(member):
                     continue
@@ -317,6 +358,9 @@ class DockerCapsuleSync(object):
                     obs = observe(state, now)
                 if obs is None:
                     continue
+                if obs.status in ENDED and plan is not None:
+                    obs = self._with_message(docker, capsule, plan, kind,
+                                             index, member, obs)
                 if not obs.missing:
                     observed[payload.field(member, 'uuid')] = {
                         'exit_code': obs.exit_code,

@@ -11,7 +11,8 @@ The label's value is JSON::
     {"v": {"<volume>": ["files"] | ["disk", <bytes>] | ["memory", <bytes>]},
      "m": {"c0": [["<volume>", "<mountPath>", "<subPath>", <readOnly>]],
            "i1": [...]},
-     "e": "<volume>"}
+     "e": "<volume>",
+     "t": {"c0": ["<terminationMessagePath>", "<terminationMessagePolicy>"]}}
 
 ``v`` names each volume and its kind: ``files`` (its files come from
 zun-vk: configMap, secret, downwardAPI, projected), ``disk`` and
@@ -21,6 +22,12 @@ by its kind letter and index, as in capsule_hints. ``e``, when present,
 names a files volume no container mounts: the containers' variables
 whose values come from Secrets (env_hints), which reach the engine past
 Zun.
+``t`` gives each container its termination message file: an empty file
+``termination/<c0>`` (mode 0666, so any user of the container may write
+it) that the companion driver makes and bind-mounts at the path; once the
+container has ended, the companion reads what it wrote (or, under
+``FallbackToLogsOnError`` and a failure, the end of its log) as the
+kubelet does (termination).
 
 The host directory of one capsule, ``<root>/<capsule uuid>/``:
 
@@ -32,6 +39,8 @@ The host directory of one capsule, ``<root>/<capsule uuid>/``:
   in memory only.
 * ``memory/<volume>/``: a tmpfs per memory emptyDir (the agent's).
 * ``disk/<volume>/``: a directory per disk emptyDir (the agent's).
+* ``termination/<container key>``: the termination message files (the
+  companion driver's).
 * ``prepared``: written by the agent once the directories above exist.
 * ``deleted``: written by the companion driver when the capsule is
   deleted; the agent then unmounts and removes the directory.
@@ -52,6 +61,8 @@ DISK = 'disk'
 MEMORY = 'memory'
 KINDS = (FILES, DISK, MEMORY)
 
+TERMINATION_DIR = 'termination'
+TERMINATION_POLICIES = ('File', 'FallbackToLogsOnError')
 PLAN_FILE = 'plan.json'
 PREPARED_FILE = 'prepared'
 DELETED_FILE = 'deleted'
@@ -68,16 +79,17 @@ class BadPlan(ValueError):
     """The label or plan.json is not a plan this version understands."""
 
 
-def format_plan(volumes, mounts, env_volume=None):
+def format_plan(volumes, mounts, env_volume=None, termination=None):
     """The label's value.
 
     volumes: {name: (kind, size_bytes)}; mounts: {(letter, index):
     [(volume, mount_path, sub_path, read_only)]}; env_volume: the files
-    volume of the secret variables, or None. None without volumes.
+    volume of the secret variables, or None; termination: {(letter,
+    index): (path, policy)}. None when there is nothing to plan.
     """
     if env_volume:
         volumes = dict(volumes, **{env_volume: (FILES, 0)})
-    if not volumes:
+    if not volumes and not termination:
         return None
     value = {
         'v': {name: [kind] if kind == FILES else [kind, int(size or 0)]
@@ -88,31 +100,38 @@ def format_plan(volumes, mounts, env_volume=None):
     }
     if env_volume:
         value['e'] = env_volume
+    if termination:
+        value['t'] = {'%s%d' % key: [path, policy] for key, (path, policy)
+                      in sorted(termination.items())}
     return json.dumps(value, separators=(',', ':'), sort_keys=True)
 
 
 class Plan(object):
     """A parsed, checked plan."""
 
-    def __init__(self, volumes, mounts, env_volume=None):
+    def __init__(self, volumes, mounts, env_volume=None, termination=None):
         self.volumes = volumes    # {name: (kind, size_bytes)}
         self.mounts = mounts      # {(letter, index): [(v, path, sub, ro)]}
         self.env_volume = env_volume  # files volume of secret variables
+        # {(letter, index): (terminationMessagePath, policy)}
+        self.termination = termination or {}
 
     def names(self, kind):
         return sorted(n for n, (k, _) in self.volumes.items() if k == kind)
 
     def to_json(self):
-        return format_plan(self.volumes, self.mounts, self.env_volume)
+        return format_plan(self.volumes, self.mounts, self.env_volume,
+                           self.termination)
 
     def __eq__(self, other):
         return (isinstance(other, Plan) and self.volumes == other.volumes
                 and self.mounts == other.mounts
-                and self.env_volume == other.env_volume)
+                and self.env_volume == other.env_volume
+                and self.termination == other.termination)
 
     def __repr__(self):
-        return 'Plan(%r, %r, %r)' % (self.volumes, self.mounts,
-                                     self.env_volume)
+        return 'Plan(%r, %r, %r, %r)' % (self.volumes, self.mounts,
+                                         self.env_volume, self.termination)
 
 
 def check_sub_path(sub_path):
@@ -179,7 +198,34 @@ def parse_plan(text):
                for entry in entries):
             raise BadPlan('volume %s of the secret variables must not be '
                           'mounted' % env_volume)
-    return Plan(volumes, mounts, env_volume)
+    return Plan(volumes, mounts, env_volume,
+                _parse_termination(value.get('t') or {}))
+
+
+def _parse_termination(value):
+    if not isinstance(value, dict):
+        raise BadPlan('the termination files must be an object')
+    out = {}
+    for member, entry in value.items():
+        if not _MEMBER.match(str(member)) or not isinstance(entry, list) \
+                or len(entry) != 2:
+            raise BadPlan('bad termination file %r of %r' % (entry, member))
+        path, policy = entry
+        if not isinstance(path, str) or not path.startswith('/') or (
+                '\x00' in path):
+            raise BadPlan('termination message path %r must be absolute'
+                          % (path,))
+        if policy not in TERMINATION_POLICIES:
+            raise BadPlan('unknown termination message policy %r'
+                          % (policy,))
+        out[(member[0], int(member[1:]))] = (path, policy)
+    return out
+
+
+def termination_file(root, capsule_uuid, letter, index):
+    """Where a container's termination message file is on the host."""
+    return os.path.join(capsule_dir(root, capsule_uuid), TERMINATION_DIR,
+                        '%s%d' % (letter, index))
 
 
 # --- the host directory ---------------------------------------------------

@@ -109,8 +109,11 @@ def test_each_container_gets_its_own_file():
 def test_no_secret_values_no_volume():
     request = translate(pod(env=[{'name': 'X', 'value': '1'}]))
     assert request.secret_files is None
-    assert volume_hints.VOLUMES_LABEL not in (
-        request.template['metadata']['labels'])
+    plan = volume_hints.parse_plan(
+        request.template['metadata']['labels'][volume_hints.VOLUMES_LABEL])
+    # Only the termination message file every container gets.
+    assert (plan.volumes, plan.env_volume) == ({}, None)
+    assert plan.termination == {('c', 0): ('/dev/termination-log', 'File')}
 
 
 def test_the_volume_name_avoids_the_pods_own():

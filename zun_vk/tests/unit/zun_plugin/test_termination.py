@@ -1,0 +1,137 @@
+"""Termination messages, read as the kubelet reads them."""
+
+import datetime
+import os
+
+import pytest
+
+pytest.importorskip(
+    'zun', reason='zun is not installed: the companion plugin runs inside '
+                  'zun-compute; run these tests with tox -e plugin')
+
+from oslo_config import cfg  # noqa: E402
+from zun.common import consts  # noqa: E402
+
+from zun_vk.tests.unit.zun_plugin import fakes  # noqa: E402
+from zun_vk.zun_plugin import host_volumes  # noqa: E402
+from zun_vk.zun_plugin import state_sync  # noqa: E402
+from zun_vk.zun_plugin import termination  # noqa: E402
+from zun_vk.zun_plugin import volume_hints  # noqa: E402
+
+NOW = datetime.datetime(2025, 3, 1, 12, 0, 0)
+
+
+def exited(code):
+    return {'Status': 'exited', 'ExitCode': code, 'Error': '',
+            'OOMKilled': False, 'StartedAt': '2025-03-01T11:55:00Z',
+            'FinishedAt': '2025-03-01T11:59:57Z'}
+
+
+class Engine(fakes.FakeDocker):
+    def __init__(self, states, log=b''):
+        super().__init__(states)
+        self.log = log
+        self.log_calls = []
+
+    def logs(self, container_id, stdout=True, stderr=True, tail=None):
+        self.log_calls.append((container_id, tail))
+        return self.log
+
+
+@pytest.fixture(autouse=True)
+def host():
+    cfg.CONF.set_override('host', fakes.HOST)
+    yield
+    cfg.CONF.clear_override('host')
+
+
+def _capsule(policy='File'):
+    plan = volume_hints.format_plan({}, {}, termination={
+        ('c', 0): ('/dev/termination-log', policy)})
+    app = fakes.container(2, 'app', container_id='c-app',
+                          status_detail='Up 1 seconds')
+    capsule = fakes.capsule(1, containers=[app], container_id='sandbox-1',
+                            labels={'zun-vk/node': 'vk-1',
+                                    volume_hints.VOLUMES_LABEL: plan})
+    return capsule
+
+
+def _sync(root, engine, capsule):
+    sync = state_sync.DockerCapsuleSync(
+        client_factory=engine.factory(),
+        lookup=lambda ctx, uuid: capsule, clock=lambda: NOW,
+        pods_dir=root)
+    sync.sync(fakes.CONTEXT, [capsule])
+    return capsule.containers[0]
+
+
+def _prepared(root, capsule):
+    plan = host_volumes.plan_of(capsule)
+    host_volumes.write_plan(root, capsule.uuid, plan)
+    host_volumes.make_termination_files(root, capsule.uuid, plan)
+    return volume_hints.termination_file(root, capsule.uuid, 'c', 0)
+
+
+def test_the_file_is_made_for_anyone_and_bound_where_the_pod_says(tmp_path):
+    root = str(tmp_path)
+    capsule = _capsule()
+    path = _prepared(root, capsule)
+    assert os.stat(path).st_mode & 0o777 == 0o666
+    assert os.path.getsize(path) == 0
+    plan = host_volumes.plan_of(capsule)
+    assert host_volumes.binds(root, capsule.uuid, plan, 'c', 0) == [
+        (path, '/dev/termination-log', False)]
+
+
+def test_what_the_container_wrote_is_its_message(tmp_path, monkeypatch):
+    fakes.install_db(monkeypatch)
+    root = str(tmp_path)
+    capsule = _capsule()
+    with open(_prepared(root, capsule), 'w') as stream:
+        stream.write('DONE' + 'x' * 5000)
+    engine = Engine({'sandbox-1': exited(0), 'c-app': exited(0)})
+    app = _sync(root, engine, capsule)
+    assert app.status == consts.STOPPED
+    assert app.status_reason == 'DONE' + 'x' * (
+        termination.MAX_MESSAGE_BYTES - 4)
+    assert engine.log_calls == []
+
+
+def test_a_failure_that_wrote_nothing_falls_back_to_its_log(tmp_path,
+                                                            monkeypatch):
+    fakes.install_db(monkeypatch)
+    root = str(tmp_path)
+    capsule = _capsule('FallbackToLogsOnError')
+    _prepared(root, capsule)
+    engine = Engine({'sandbox-1': exited(1), 'c-app': exited(1)},
+                    log=b'a' * 3000 + b'\nDONE\n')
+    app = _sync(root, engine, capsule)
+    assert engine.log_calls == [('c-app', termination.FALLBACK_LINES)]
+    assert app.status_reason.endswith('DONE\n')
+    assert len(app.status_reason) == termination.FALLBACK_BYTES
+    # Read once, when the container is seen ending.
+    _sync(root, engine, capsule)
+    assert len(engine.log_calls) == 1
+    assert app.status_reason.endswith('DONE\n')
+
+
+@pytest.mark.parametrize('policy, code', [('File', 1),
+                                          ('FallbackToLogsOnError', 0)])
+def test_no_fallback_to_the_log_otherwise(tmp_path, monkeypatch, policy,
+                                          code):
+    fakes.install_db(monkeypatch)
+    root = str(tmp_path)
+    capsule = _capsule(policy)
+    _prepared(root, capsule)
+    engine = Engine({'sandbox-1': exited(code), 'c-app': exited(code)},
+                    log=b'log')
+    app = _sync(root, engine, capsule)
+    assert engine.log_calls == []
+    assert app.status_reason is None
+
+
+def test_a_broken_termination_plan_is_refused():
+    with pytest.raises(volume_hints.BadPlan):
+        volume_hints.parse_plan('{"t": {"c0": ["relative", "File"]}}')
+    with pytest.raises(volume_hints.BadPlan):
+        volume_hints.parse_plan('{"t": {"c0": ["/x", "Never"]}}')

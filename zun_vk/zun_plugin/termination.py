@@ -1,0 +1,55 @@
+"""A container's termination message, read as the kubelet reads it.
+
+The companion driver bind-mounts an empty file of the capsule's host
+directory at each container's ``terminationMessagePath``
+(volume_hints' ``t``). Once the container has ended, its message is what
+it wrote there, at most 4096 bytes; under ``FallbackToLogsOnError``, a
+container that failed and wrote nothing gets the end of its log instead
+(its last 80 lines, at most 2048 bytes). The sync records the message as
+the container's status_reason, which zun-vk shows as
+``state.terminated.message``.
+"""
+
+import errno
+import os
+
+from zun_vk.zun_plugin import volume_hints
+
+MAX_MESSAGE_BYTES = 4096
+FALLBACK_LINES = 80
+FALLBACK_BYTES = 2048
+
+
+def read_file(path):
+    """The first MAX_MESSAGE_BYTES of the file; b'' when there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
+            return b''
+        raise
+    try:
+        return os.read(fd, MAX_MESSAGE_BYTES)
+    finally:
+        os.close(fd)
+
+
+def message(root, capsule_uuid, plan, letter, index, exit_code, read_logs):
+    """The termination message of one container, or None.
+
+    read_logs(tail) gives the container's last tail lines of log as
+    bytes; it is called only for the fallback.
+    """
+    if plan is None:
+        return None
+    entry = plan.termination.get((letter, index))
+    if entry is None:
+        return None
+    _path, policy = entry
+    data = read_file(volume_hints.termination_file(root, capsule_uuid,
+                                                   letter, index))
+    if (not data and policy == 'FallbackToLogsOnError' and
+            exit_code not in (0, None)):
+        data = (read_logs(FALLBACK_LINES) or b'')[-FALLBACK_BYTES:]
+    text = data.decode('utf-8', 'replace')
+    return text or None
