@@ -65,6 +65,12 @@ node_opts = [
                             '[node]internal_ip where the API server runs; '
                             'when unset the node publishes its InternalIP '
                             'only.'),
+    cfg.StrOpt('cluster_domain',
+               default='cluster.local',
+               help='The cluster\'s DNS domain, as the kubelet\'s '
+                    '--cluster-domain: a pod with spec.subdomain finds '
+                    'itself in /etc/hosts as '
+                    '<hostname>.<subdomain>.<namespace>.svc.<domain>.'),
     cfg.PortOpt('kubelet_port',
                 default=10250,
                 help='Port of the kubelet API ([kubelet] group), '

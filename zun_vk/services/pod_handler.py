@@ -340,6 +340,7 @@ class PodHandler(object):
             availability_zone=self.conf.zun.availability_zone,
             companion_driver=self.conf.zun.companion_driver,
             host_volumes=self.files.enabled,
+            cluster_domain=self.conf.node.cluster_domain,
             empty_dir_cinder_size_gb=self.conf.zun.empty_dir_cinder_size_gb)
 
     # status --------------------------------------------------------------

@@ -46,3 +46,20 @@ def entrypoints(spec):
                 lengths[(capsule_hints.KINDS[zun_kind], index)] = len(
                     container['command'])
     return capsule_hints.format_entrypoints(lengths)
+
+
+def etc_hosts(pod, cluster_domain):
+    """The plan's /etc/hosts (volume_hints' ``h``), as the kubelet's.
+
+    The domain is <subdomain>.<namespace>.svc.<cluster domain> for a pod
+    with spec.subdomain (GeneratePodHostNameAndDomain).
+    """
+    spec = pod.get('spec') or {}
+    namespace = (pod.get('metadata') or {}).get('namespace') or 'default'
+    domain = ''
+    if spec.get('subdomain'):
+        domain = '%s.%s.svc.%s' % (spec['subdomain'], namespace,
+                                   cluster_domain)
+    return {'n': pod_hostname(pod), 'd': domain,
+            'a': [[alias.get('ip') or '', list(alias.get('hostnames') or [])]
+                  for alias in spec.get('hostAliases') or []]}

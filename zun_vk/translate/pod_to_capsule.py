@@ -146,13 +146,20 @@ _HOSTNAME_WARN = (
     'driver ([zun]companion_driver), so its containers see the name the '
     "container engine gives the capsule; read the pod's name from a "
     'fieldRef to metadata.name instead')
+# With the companion and agents (host_volumes), /etc/hosts is the
+# kubelet's, with the subdomain and hostAliases (the plan's "h").
+_ETC_HOSTS_FIELDS = ('subdomain', 'hostAliases')
 _POD_FIELDS_WARN = (
-    (('subdomain', 'setHostnameAsFQDN'),
-     "a Zun capsule's /etc/hosts and host name carry no domain"),
+    (('setHostnameAsFQDN',),
+     "a Zun capsule's host name carries no domain"),
+    (('subdomain',),
+     "a Zun capsule's /etc/hosts carries no domain without zun-vk's "
+     'companion driver and agent ([zun]companion_driver, [host_agents])'),
     (('hostAliases',),
      "a Zun capsule's /etc/hosts is written by the container engine and "
-     'gets no extra entries; add them in the container command or use '
-     'DNS names'),
+     "gets no extra entries without zun-vk's companion driver and agent "
+     '([zun]companion_driver, [host_agents]); add them in the container '
+     'command or use DNS names'),
     (('dnsConfig',),
      'a Zun capsule uses the DNS servers of its Neutron subnet; ask the '
      "operator to set them on the subnet (openstack subnet set "
@@ -185,6 +192,8 @@ class CapsuleDefaults:
     companion_driver: bool = False
     # ... and the host agent too ([host_agents]): pod volumes on the host.
     host_volumes: bool = False
+    # [node]cluster_domain: the domain of a subdomain in /etc/hosts.
+    cluster_domain: str = 'cluster.local'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -289,7 +298,9 @@ def pod_to_capsule(pod, *, cluster_id, node_name, resolved_env, defaults):
     plan = pod_volumes.plan_label(
         volumes, host_mounts, env_volume,
         pod_volumes.termination_files(spec) if defaults.host_volumes
-        else None)
+        else None,
+        companion_labels.etc_hosts(pod, defaults.cluster_domain)
+        if defaults.host_volumes else None)
     if plan:
         labels[volume_hints.VOLUMES_LABEL] = plan
     capsule_spec = {
@@ -353,7 +364,8 @@ def _check_pod(spec, defaults, problems, warnings):
     if spec.get('hostname') and not defaults.companion_driver:
         warnings.append('spec.hostname: ignored; %s.' % _HOSTNAME_WARN)
     for fields, why in _POD_FIELDS_WARN:
-        ignored = ['spec.' + f for f in fields if spec.get(f)]
+        ignored = ['spec.' + f for f in fields if spec.get(f) and not (
+            defaults.host_volumes and f in _ETC_HOSTS_FIELDS)]
         if ignored:
             warnings.append('%s: ignored; %s.' % (', '.join(ignored), why))
     if spec.get('resources'):

@@ -275,17 +275,19 @@ def _expand_sub_path(expression, env):
     return expanded, None
 
 
-def plan_label(volumes, host_mounts, env_volume=None, termination=None):
+def plan_label(volumes, host_mounts, env_volume=None, termination=None,
+               hosts=None):
     """The zun-vk/volumes label of the mounted host volumes, or None.
 
     host_mounts: {(letter, index): [host mount]}; env_volume: the volume
     of the secret variables (secret_env), or None; termination: each
-    container's termination message file (termination_files).
+    container's termination message file (termination_files); hosts:
+    the pod's /etc/hosts (companion_labels.etc_hosts).
     """
     used = {m[0] for entries in host_mounts.values() for m in entries}
     return volume_hints.format_plan(
         {name: kind for name, kind in volumes.host.items() if name in used},
-        host_mounts, env_volume, termination)
+        host_mounts, env_volume, termination, hosts)
 
 
 def termination_files(spec):

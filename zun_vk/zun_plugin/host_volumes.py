@@ -18,6 +18,8 @@ import time
 
 from oslo_log import log as logging
 
+from zun_vk.zun_plugin import env_hints
+from zun_vk.zun_plugin import etc_hosts
 from zun_vk.zun_plugin import payload
 from zun_vk.zun_plugin import volume_hints
 
@@ -31,11 +33,16 @@ class VolumesNotReady(Exception):
 
 
 class MountList(list):
-    """One container's Zun volume mappings plus the host binds it gets."""
+    """One container's Zun volume mappings plus the host binds it gets.
 
-    def __init__(self, volmaps, binds):
+    prepare() runs right before the container is created, when the
+    capsule's sandbox (and so its address) exists.
+    """
+
+    def __init__(self, volmaps, binds, prepare=None):
         super().__init__(volmaps)
         self.zun_vk_binds = list(binds)
+        self.zun_vk_prepare = prepare
 
 
 def plan_of(capsule):
@@ -128,6 +135,8 @@ def binds(root, capsule_uuid, plan, letter, index):
             if kind != volume_hints.FILES:
                 os.makedirs(source, exist_ok=True)
         out.append((source, path, read_only or kind == volume_hints.FILES))
+    if plan.hosts and '/etc/hosts' not in {b[1] for b in out}:
+        out.append((hosts_file(root, capsule_uuid), '/etc/hosts', False))
     if (letter, index) in plan.termination:
         out.append((volume_hints.termination_file(
             root, capsule_uuid, letter, index),
@@ -135,16 +144,38 @@ def binds(root, capsule_uuid, plan, letter, index):
     return out
 
 
+def hosts_file(root, capsule_uuid):
+    return os.path.join(volume_hints.capsule_dir(root, capsule_uuid),
+                        volume_hints.HOSTS_FILE)
+
+
+def write_hosts(root, capsule, plan):
+    """The pod's /etc/hosts, once, with the address the capsule has now."""
+    path = hosts_file(root, payload.field(capsule, 'uuid'))
+    if not plan.hosts or os.path.exists(path):
+        return
+    data = etc_hosts.content(plan.hosts, env_hints.pod_ips(
+        payload.field(capsule, 'addresses')))
+    temporary = path + '.tmp'
+    with open(temporary, 'wb') as stream:
+        stream.write(data)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
 def with_binds(requested_volumes, capsule, root, plan):
     """Zun's requested_volumes, each container's list carrying its binds."""
     requested_volumes = dict(requested_volumes or {})
+
+    def prepare():
+        write_hosts(root, capsule, plan)
     for kind, letter in (('init_containers', 'i'), ('containers', 'c')):
         for index, container in enumerate(payload.members(capsule, kind)):
             uuid = payload.field(container, 'uuid')
             requested_volumes[uuid] = MountList(
                 requested_volumes.get(uuid, []),
                 binds(root, payload.field(capsule, 'uuid'), plan, letter,
-                      index))
+                      index), prepare)
     return requested_volumes
 
 
@@ -155,6 +186,9 @@ def add_binds(binds_dict, volmaps):
     source mounted twice gets a spelling of its own ('/./'), which the
     engine resolves to the same directory.
     """
+    prepare = getattr(volmaps, 'zun_vk_prepare', None)
+    if prepare is not None:
+        prepare()
     for source, path, read_only in getattr(volmaps, 'zun_vk_binds', ()):
         key = source
         while key in binds_dict:

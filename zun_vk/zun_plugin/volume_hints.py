@@ -22,6 +22,11 @@ by its kind letter and index, as in capsule_hints. ``e``, when present,
 names a files volume no container mounts: the containers' variables
 whose values come from Secrets (env_hints), which reach the engine past
 Zun.
+``h`` is the pod's /etc/hosts as the kubelet writes it (etc_hosts):
+``{"n": "<hostname>", "d": "<domain or empty>", "a": [["<ip>",
+["<name>", ...]], ...]}`` (spec.hostAliases); the companion driver writes
+``etc-hosts`` once Neutron gave the capsule its address and binds it at
+/etc/hosts of every container that does not mount a file there itself.
 ``t`` gives each container its termination message file: an empty file
 ``termination/<c0>`` (mode 0666, so any user of the container may write
 it) that the companion driver makes and bind-mounts at the path; once the
@@ -62,6 +67,7 @@ MEMORY = 'memory'
 KINDS = (FILES, DISK, MEMORY)
 
 TERMINATION_DIR = 'termination'
+HOSTS_FILE = 'etc-hosts'
 TERMINATION_POLICIES = ('File', 'FallbackToLogsOnError')
 PLAN_FILE = 'plan.json'
 PREPARED_FILE = 'prepared'
@@ -79,17 +85,19 @@ class BadPlan(ValueError):
     """The label or plan.json is not a plan this version understands."""
 
 
-def format_plan(volumes, mounts, env_volume=None, termination=None):
+def format_plan(volumes, mounts, env_volume=None, termination=None,
+                hosts=None):
     """The label's value.
 
     volumes: {name: (kind, size_bytes)}; mounts: {(letter, index):
     [(volume, mount_path, sub_path, read_only)]}; env_volume: the files
     volume of the secret variables, or None; termination: {(letter,
-    index): (path, policy)}. None when there is nothing to plan.
+    index): (path, policy)}; hosts: {'n', 'd', 'a'} as above. None when
+    there is nothing to plan.
     """
     if env_volume:
         volumes = dict(volumes, **{env_volume: (FILES, 0)})
-    if not volumes and not termination:
+    if not volumes and not termination and not hosts:
         return None
     value = {
         'v': {name: [kind] if kind == FILES else [kind, int(size or 0)]
@@ -103,35 +111,41 @@ def format_plan(volumes, mounts, env_volume=None, termination=None):
     if termination:
         value['t'] = {'%s%d' % key: [path, policy] for key, (path, policy)
                       in sorted(termination.items())}
+    if hosts:
+        value['h'] = hosts
     return json.dumps(value, separators=(',', ':'), sort_keys=True)
 
 
 class Plan(object):
     """A parsed, checked plan."""
 
-    def __init__(self, volumes, mounts, env_volume=None, termination=None):
+    def __init__(self, volumes, mounts, env_volume=None, termination=None,
+                 hosts=None):
         self.volumes = volumes    # {name: (kind, size_bytes)}
         self.mounts = mounts      # {(letter, index): [(v, path, sub, ro)]}
         self.env_volume = env_volume  # files volume of secret variables
         # {(letter, index): (terminationMessagePath, policy)}
         self.termination = termination or {}
+        self.hosts = hosts        # {'n', 'd', 'a'}, or None
 
     def names(self, kind):
         return sorted(n for n, (k, _) in self.volumes.items() if k == kind)
 
     def to_json(self):
         return format_plan(self.volumes, self.mounts, self.env_volume,
-                           self.termination)
+                           self.termination, self.hosts)
 
     def __eq__(self, other):
         return (isinstance(other, Plan) and self.volumes == other.volumes
                 and self.mounts == other.mounts
                 and self.env_volume == other.env_volume
-                and self.termination == other.termination)
+                and self.termination == other.termination
+                and self.hosts == other.hosts)
 
     def __repr__(self):
-        return 'Plan(%r, %r, %r, %r)' % (self.volumes, self.mounts,
-                                         self.env_volume, self.termination)
+        return 'Plan(%r, %r, %r, %r, %r)' % (
+            self.volumes, self.mounts, self.env_volume, self.termination,
+            self.hosts)
 
 
 def check_sub_path(sub_path):
@@ -199,7 +213,31 @@ def parse_plan(text):
             raise BadPlan('volume %s of the secret variables must not be '
                           'mounted' % env_volume)
     return Plan(volumes, mounts, env_volume,
-                _parse_termination(value.get('t') or {}))
+                _parse_termination(value.get('t') or {}),
+                _parse_hosts(value.get('h')))
+
+
+def _hosts_word(text):
+    # One field of a hosts line: nothing that starts another field or line.
+    return isinstance(text, str) and not any(c in text for c in
+                                             '\t\n\r\x00 #')
+
+
+def _parse_hosts(value):
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not _hosts_word(value.get('n')) or \
+            not value.get('n') or not isinstance(value.get('d', ''), str) \
+            or (value.get('d') and not _hosts_word(value['d'])):
+        raise BadPlan('bad /etc/hosts plan %r' % (value,))
+    aliases = value.get('a') or []
+    if not isinstance(aliases, list) or not all(
+            isinstance(a, list) and len(a) == 2 and _hosts_word(a[0]) and
+            a[0] and isinstance(a[1], list) and
+            all(_hosts_word(n) and n for n in a[1]) for a in aliases):
+        raise BadPlan('bad host aliases %r' % (aliases,))
+    return {'n': value['n'], 'd': value.get('d') or '',
+            'a': [[a[0], list(a[1])] for a in aliases]}
 
 
 def _parse_termination(value):

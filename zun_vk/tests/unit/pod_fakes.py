@@ -12,7 +12,8 @@ CLUSTER = 'c1'
 def conf():
     return types.SimpleNamespace(
         cluster_id=CLUSTER, node_name=NODE,
-        node=types.SimpleNamespace(internal_ip='10.0.0.1'),
+        node=types.SimpleNamespace(internal_ip='10.0.0.1',
+                                   cluster_domain='cluster.local'),
         zun=types.SimpleNamespace(default_cpu=0.5, default_memory_mb=256,
                                   availability_zone=None,
                                   companion_driver=False,

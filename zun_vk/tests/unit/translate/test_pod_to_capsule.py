@@ -468,12 +468,14 @@ def test_every_problem_is_reported_at_once():
      'containers see the name the container engine gives the capsule; '
      "read the pod's name from a fieldRef to metadata.name instead."),
     ({'subdomain': 's'}, {},
-     "spec.subdomain: ignored; a Zun capsule's /etc/hosts and host name "
-     'carry no domain.'),
+     "spec.subdomain: ignored; a Zun capsule's /etc/hosts carries no "
+     "domain without zun-vk's companion driver and agent "
+     '([zun]companion_driver, [host_agents]).'),
     ({'hostAliases': [{'ip': '1.2.3.4', 'hostnames': ['a']}]}, {},
      "spec.hostAliases: ignored; a Zun capsule's /etc/hosts is written by "
-     'the container engine and gets no extra entries; add them in the '
-     'container command or use DNS names.'),
+     "the container engine and gets no extra entries without zun-vk's "
+     'companion driver and agent ([zun]companion_driver, [host_agents]); '
+     'add them in the container command or use DNS names.'),
     ({'dnsConfig': {'nameservers': ['192.0.2.53']}}, {},
      'spec.dnsConfig: ignored; a Zun capsule uses the DNS servers of its '
      'Neutron subnet; ask the operator to set them on the subnet '

@@ -245,3 +245,32 @@ def test_pod_ips_follow_the_status_rule(addresses, ips):
 def test_a_mark_without_an_address_is_empty():
     assert env_hints.complete(env_hints.FIELD_MARKS['status.podIP'], []) == ''
     assert env_hints.complete('no marks', []) == 'no marks'
+
+
+def test_the_pods_etc_hosts_is_planned_as_the_kubelet_writes_it():
+    p = pod()
+    p['spec'].update(subdomain='web', hostAliases=[
+        {'ip': '123.45.67.89', 'hostnames': ['foo', 'bar']}])
+    request = translate(p)
+    plan = volume_hints.parse_plan(
+        request.template['metadata']['labels'][volume_hints.VOLUMES_LABEL])
+    assert plan.hosts == {'n': 'p', 'd': 'web.ns.svc.cluster.local',
+                          'a': [['123.45.67.89', ['foo', 'bar']]]}
+    assert not [w for w in request.warnings if 'hostAliases' in w or
+                'subdomain' in w]
+    from zun_vk.zun_plugin import etc_hosts
+    text = etc_hosts.content(plan.hosts, ['10.0.0.5']).decode()
+    assert text.startswith('# Kubernetes-managed hosts file.\n'
+                           '127.0.0.1\tlocalhost\n')
+    assert '10.0.0.5\tp.web.ns.svc.cluster.local\tp\n' in text
+    assert text.endswith('\n# Entries added by HostAliases.\n'
+                         '123.45.67.89\tfoo\tbar\n')
+
+
+@pytest.mark.parametrize('hosts', [
+    {'n': 'a b'}, {'n': ''}, {'n': 'p', 'a': [['1.2.3.4', ['x\ny']]]},
+    {'n': 'p', 'a': [['', ['x']]]}, {'n': 'p', 'd': 'bad\tdomain'},
+])
+def test_an_etc_hosts_plan_that_could_inject_lines_is_refused(hosts):
+    with pytest.raises(volume_hints.BadPlan):
+        volume_hints.parse_plan(json.dumps({'h': hosts}))

@@ -135,3 +135,24 @@ def test_a_broken_termination_plan_is_refused():
         volume_hints.parse_plan('{"t": {"c0": ["relative", "File"]}}')
     with pytest.raises(volume_hints.BadPlan):
         volume_hints.parse_plan('{"t": {"c0": ["/x", "Never"]}}')
+
+
+def test_etc_hosts_is_written_with_the_address_and_bound(tmp_path):
+    root = str(tmp_path)
+    plan_text = volume_hints.format_plan({}, {}, hosts={
+        'n': 'web-0', 'd': '', 'a': [['1.2.3.4', ['db']]]})
+    capsule = fakes.capsule(1, labels={volume_hints.VOLUMES_LABEL:
+                                       plan_text},
+                            containers=[fakes.container(2, 'app')])
+    plan = host_volumes.plan_of(capsule)
+    host_volumes.write_plan(root, capsule.uuid, plan)
+    volmaps = host_volumes.with_binds({}, capsule, root, plan)[
+        capsule.containers[0].uuid]
+    # The sandbox exists now, with its address.
+    capsule.addresses = {'net': [{'addr': '10.0.0.9'}]}
+    binds = host_volumes.add_binds({}, volmaps)
+    path = host_volumes.hosts_file(root, capsule.uuid)
+    assert binds == {path: {'bind': '/etc/hosts', 'mode': 'rw'}}
+    with open(path) as stream:
+        text = stream.read()
+    assert '10.0.0.9\tweb-0\n' in text and '1.2.3.4\tdb\n' in text
