@@ -50,6 +50,7 @@ from zun_vk.zun_plugin import notifier
 from zun_vk.zun_plugin import payload
 from zun_vk.zun_plugin import secret_env
 from zun_vk.zun_plugin import state_sync
+from zun_vk.zun_plugin import termination
 from zun_vk.zun_plugin import volume_hints
 
 LOG = logging.getLogger(__name__)
@@ -161,6 +162,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
                 pods_dir=CONF.zun_vk_plugin.pods_dir)
         self.capsule_sync = capsule_sync
         self.mounts_host_volumes = _hook_binds(wrapped)
+        _hook_populate(wrapped)
         self.passes_secret_env = _is_docker(wrapped) and _hook_create()
 
     def __getattr__(self, name):
@@ -217,7 +219,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
         _apply_hostname(capsule)
         try:
             args, kwargs = self._prepare_volumes(capsule, args, kwargs)
-            with self._secret_env(capsule):
+            with self._secret_env(capsule), self._terminations(capsule):
                 result = self.wrapped.create_capsule(context, capsule,
                                                      *args, **kwargs)
         except Exception:
@@ -275,6 +277,14 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
                                  capsule)
         return secret_env.registered(secret_env.overrides(
             capsule, loaded, self.wrapped.get_container_name), capsule)
+
+    def _terminations(self, capsule):
+        """While it is active, Zun's create reads termination messages."""
+        plan = host_volumes.plan_of(capsule)
+        return termination.creating(payload.field(capsule, 'uuid'), plan, [
+            (payload.field(member, 'uuid'), letter, index)
+            for kind, letter in capsule_hints.KINDS.items()
+            for index, member in enumerate(payload.members(capsule, kind))])
 
     @_never_raise
     def _volumes_done(self, capsule):
@@ -426,6 +436,35 @@ def _hook_binds(wrapped):
                                       requested_volumes)
     wrapped._get_binds = get_binds
     return True
+
+
+def _hook_populate(wrapped):
+    """Give a container Zun's create finds ended its termination message."""
+    original = getattr(wrapped, '_populate_container', None)
+    if original is None:
+        return
+
+    def populate(container, response, *args, **kwargs):
+        result = original(container, response, *args, **kwargs)
+        ended = (consts.STOPPED, consts.DEAD)
+        if payload.field(container, 'status') in ended:
+            _read_message(container, response)
+        return result
+    wrapped._populate_container = populate
+
+
+@_never_raise
+def _read_message(container, response):
+    from zun.container.docker import utils as docker_utils
+
+    def read_logs(tail):
+        with docker_utils.docker_client() as docker:
+            return docker.logs(payload.field(container, 'container_id'),
+                               stdout=True, stderr=True, tail=tail)
+    text = termination.on_create_inspect(CONF.zun_vk_plugin.pods_dir,
+                                         container, response, read_logs)
+    if text:
+        container.status_reason = text
 
 
 def _hook_create():

@@ -48,6 +48,7 @@ RUNNING_LIKE = (consts.RUNNING, consts.RESTARTING, consts.PAUSED)
 ENDED = (consts.STOPPED, consts.DEAD)
 UNSTABLE = (consts.CREATING, consts.DELETING, consts.DELETED)
 CAPSULE_SYNCED = (consts.RUNNING, consts.STOPPED)
+MESSAGES_REMEMBERED = 4096
 
 SANDBOX_GONE = ('The sandbox container of this capsule no longer exists '
                 'in the container engine')
@@ -241,6 +242,10 @@ class DockerCapsuleSync(object):
         self._clock = clock
         # Where the termination message files are (host_volumes).
         self._pods_dir = pods_dir
+        # (container id, finish time) whose message was read: once per
+        # ending, whoever recorded the ending first (Zun's create records
+        # a container that exits at once).
+        self._messages_read = collections.OrderedDict()
 
     def sync(self, context, capsules):
         """Sync capsules of this host.
@@ -303,13 +308,17 @@ class DockerCapsuleSync(object):
                       obs):
         """obs with the container's termination message as its reason.
 
-        Read when the container is seen ending; afterwards the recorded
+        Read once per ending of the container; afterwards the recorded
         message stays.
         """
-        if payload.field(member, 'status') in ENDED:
+        container_id = payload.field(member, 'container_id')
+        ending = (container_id, obs.finished_at)
+        if ending in self._messages_read:
             kept = payload.field(member, 'status_reason')
             return obs._replace(reason=kept) if kept else obs
-        container_id = payload.field(member, 'container_id')
+        self._messages_read[ending] = True
+        while len(self._messages_read) > MESSAGES_REMEMBERED:
+            self._messages_read.popitem(last=False)
 
         def read_logs(tail):
             return docker.logs(container_id, stdout=True, stderr=True,

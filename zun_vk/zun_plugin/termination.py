@@ -10,6 +10,7 @@ the container's status_reason, which zun-vk shows as
 ``state.terminated.message``.
 """
 
+import contextlib
 import errno
 import os
 
@@ -53,3 +54,35 @@ def message(root, capsule_uuid, plan, letter, index, exit_code, read_logs):
         data = (read_logs(FALLBACK_LINES) or b'')[-FALLBACK_BYTES:]
     text = data.decode('utf-8', 'replace')
     return text or None
+
+
+# Containers of capsules being created: {container uuid: (capsule uuid,
+# plan, letter, index)}. Zun's create inspects each container right
+# after starting it; one that has ended already is recorded Stopped
+# there, and must have its message then, not a sync later.
+_creating = {}
+
+
+@contextlib.contextmanager
+def creating(capsule_uuid, plan, members):
+    """While a capsule is created; members: [(uuid, letter, index)]."""
+    entries = {uuid: (capsule_uuid, plan, letter, index)
+               for uuid, letter, index in members
+               if plan is not None and (letter, index) in plan.termination}
+    _creating.update(entries)
+    try:
+        yield
+    finally:
+        for uuid in entries:
+            _creating.pop(uuid, None)
+
+
+def on_create_inspect(root, container, response, read_logs):
+    """The message of a container Zun's create found ended, or None."""
+    entry = _creating.get(getattr(container, 'uuid', None))
+    if entry is None:
+        return None
+    capsule_uuid, plan, letter, index = entry
+    code = ((response or {}).get('State') or {}).get('ExitCode')
+    return message(root, capsule_uuid, plan, letter, index,
+                   code if isinstance(code, int) else None, read_logs)

@@ -56,13 +56,13 @@ def _capsule(policy='File'):
     return capsule
 
 
-def _sync(root, engine, capsule):
-    sync = state_sync.DockerCapsuleSync(
+def _sync(root, engine, capsule, sync=None):
+    sync = sync or state_sync.DockerCapsuleSync(
         client_factory=engine.factory(),
         lookup=lambda ctx, uuid: capsule, clock=lambda: NOW,
         pods_dir=root)
     sync.sync(fakes.CONTEXT, [capsule])
-    return capsule.containers[0]
+    return capsule.containers[0], sync
 
 
 def _prepared(root, capsule):
@@ -90,7 +90,7 @@ def test_what_the_container_wrote_is_its_message(tmp_path, monkeypatch):
     with open(_prepared(root, capsule), 'w') as stream:
         stream.write('DONE' + 'x' * 5000)
     engine = Engine({'sandbox-1': exited(0), 'c-app': exited(0)})
-    app = _sync(root, engine, capsule)
+    app, _ = _sync(root, engine, capsule)
     assert app.status == consts.STOPPED
     assert app.status_reason == 'DONE' + 'x' * (
         termination.MAX_MESSAGE_BYTES - 4)
@@ -105,12 +105,12 @@ def test_a_failure_that_wrote_nothing_falls_back_to_its_log(tmp_path,
     _prepared(root, capsule)
     engine = Engine({'sandbox-1': exited(1), 'c-app': exited(1)},
                     log=b'a' * 3000 + b'\nDONE\n')
-    app = _sync(root, engine, capsule)
+    app, sync = _sync(root, engine, capsule)
     assert engine.log_calls == [('c-app', termination.FALLBACK_LINES)]
     assert app.status_reason.endswith('DONE\n')
     assert len(app.status_reason) == termination.FALLBACK_BYTES
-    # Read once, when the container is seen ending.
-    _sync(root, engine, capsule)
+    # Read once per ending of the container.
+    _sync(root, engine, capsule, sync)
     assert len(engine.log_calls) == 1
     assert app.status_reason.endswith('DONE\n')
 
@@ -125,9 +125,23 @@ def test_no_fallback_to_the_log_otherwise(tmp_path, monkeypatch, policy,
     _prepared(root, capsule)
     engine = Engine({'sandbox-1': exited(code), 'c-app': exited(code)},
                     log=b'log')
-    app = _sync(root, engine, capsule)
+    app, _ = _sync(root, engine, capsule)
     assert engine.log_calls == []
     assert app.status_reason is None
+
+
+def test_an_ending_zun_recorded_first_still_gets_its_message(
+        tmp_path, monkeypatch):
+    # Zun's create inspects a container that exits at once as Stopped.
+    fakes.install_db(monkeypatch)
+    root = str(tmp_path)
+    capsule = _capsule()
+    capsule.containers[0].status = consts.STOPPED
+    with open(_prepared(root, capsule), 'w') as stream:
+        stream.write('early')
+    engine = Engine({'sandbox-1': exited(0), 'c-app': exited(0)})
+    app, _ = _sync(root, engine, capsule)
+    assert app.status_reason == 'early'
 
 
 def test_a_broken_termination_plan_is_refused():
@@ -156,3 +170,58 @@ def test_etc_hosts_is_written_with_the_address_and_bound(tmp_path):
     with open(path) as stream:
         text = stream.read()
     assert '10.0.0.9\tweb-0\n' in text and '1.2.3.4\tdb\n' in text
+
+
+class Populating(fakes.FakeWrapped):
+    """Inspects each member after starting it, as Zun's create does."""
+
+    def _get_binds(self, context, requested_volumes):
+        return {}
+
+    def _populate_container(self, container, response, force=False):
+        container.status = consts.STOPPED
+
+    def create_capsule(self, context, capsule, image, networks, volumes):
+        for member in capsule.containers:
+            self._get_binds(context, volumes.get(member.uuid, []))
+            self._populate_container(member, {'State': {'ExitCode': 0}})
+            member.save(context)
+        return super().create_capsule(context, capsule)
+
+
+def test_a_container_ended_at_create_has_its_message_then(tmp_path,
+                                                          monkeypatch):
+    from zun_vk.zun_plugin import driver
+    fakes.install_db(monkeypatch)
+    root = str(tmp_path)
+    cfg.CONF.set_override('pods_dir', root, 'zun_vk_plugin')
+    capsule = _capsule()
+    capsule.status = consts.CREATING
+    uuid = capsule.uuid
+
+    class Agent(Populating):
+        def create_capsule(self, context, capsule, *args):
+            # The container wrote its message and exited.
+            path = volume_hints.termination_file(root, uuid, 'c', 0)
+            with open(path, 'w') as stream:
+                stream.write('at once')
+            return super().create_capsule(context, capsule, *args)
+    drv = driver.NotifyingDriver(wrapped=Agent(),
+                                 sender=fakes.RecordingSender())
+    # The agent's part: the capsule's directory is prepared.
+    import threading
+
+    def prepare():
+        for _ in range(2000):
+            if os.path.exists(os.path.join(root, uuid, 'plan.json')):
+                open(os.path.join(root, uuid, 'prepared'), 'w').close()
+                return
+            threading.Event().wait(0.005)
+    thread = threading.Thread(target=prepare, daemon=True)
+    thread.start()
+    try:
+        drv.create_capsule(fakes.CONTEXT, capsule, 'image', [], {})
+    finally:
+        cfg.CONF.clear_override('pods_dir', 'zun_vk_plugin')
+    thread.join()
+    assert capsule.containers[0].status_reason == 'at once'
