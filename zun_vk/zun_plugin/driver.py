@@ -457,10 +457,11 @@ def _hook_populate(wrapped):
 def _read_message(container, response):
     from zun.container.docker import utils as docker_utils
 
-    def read_logs(tail):
+    def read_logs():
         with docker_utils.docker_client() as docker:
-            return docker.logs(payload.field(container, 'container_id'),
-                               stdout=True, stderr=True, tail=tail)
+            yield from docker.logs(
+                payload.field(container, 'container_id'), stdout=True,
+                stderr=True, stream=True, follow=False)
     text = termination.on_create_inspect(CONF.zun_vk_plugin.pods_dir,
                                          container, response, read_logs)
     if text:

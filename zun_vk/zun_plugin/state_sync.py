@@ -320,9 +320,9 @@ class DockerCapsuleSync(object):
         while len(self._messages_read) > MESSAGES_REMEMBERED:
             self._messages_read.popitem(last=False)
 
-        def read_logs(tail):
+        def read_logs():
             return docker.logs(container_id, stdout=True, stderr=True,
-                               tail=tail)
+                               stream=True, follow=False)
         try:
             text = termination.message(
                 self._pods_dir, payload.field(capsule, 'uuid'), plan,

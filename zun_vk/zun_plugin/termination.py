@@ -35,11 +35,29 @@ def read_file(path):
         os.close(fd)
 
 
+def log_tail(chunks, lines=FALLBACK_LINES, max_bytes=FALLBACK_BYTES):
+    """The last lines of a log read as chunks of bytes, at most max_bytes.
+
+    The engine's own tail is not used: podman's drops a last line that
+    has no newline, which is just what a message like "DONE" is.
+    """
+    kept = b''
+    for chunk in chunks:
+        # Enough to hold the lines asked for, whatever their length.
+        kept = (kept + chunk)[-(max_bytes * 4):]
+    ends_open = not kept.endswith(b'\n')
+    parts = kept.split(b'\n')
+    if not ends_open:
+        parts = parts[:-1]
+    text = b'\n'.join(parts[-lines:]) + (b'' if ends_open else b'\n')
+    return text[-max_bytes:] if parts else b''
+
+
 def message(root, capsule_uuid, plan, letter, index, exit_code, read_logs):
     """The termination message of one container, or None.
 
-    read_logs(tail) gives the container's last tail lines of log as
-    bytes; it is called only for the fallback.
+    read_logs() gives the container's log as an iterable of bytes; it is
+    called only for the fallback.
     """
     if plan is None:
         return None
@@ -51,7 +69,7 @@ def message(root, capsule_uuid, plan, letter, index, exit_code, read_logs):
                                                    letter, index))
     if (not data and policy == 'FallbackToLogsOnError' and
             exit_code not in (0, None)):
-        data = (read_logs(FALLBACK_LINES) or b'')[-FALLBACK_BYTES:]
+        data = log_tail(read_logs() or ())
     text = data.decode('utf-8', 'replace')
     return text or None
 

@@ -37,6 +37,9 @@ def terminated(kube, namespace, name):
     ('from-log', 'echo one; echo DONE; exit 1',
      {'terminationMessagePolicy': 'FallbackToLogsOnError'}, 1,
      'one\nDONE\n'),
+    # A last line without a newline (the engine's own tail drops it).
+    ('from-log-unended', 'echo -n DONE; false',
+     {'terminationMessagePolicy': 'FallbackToLogsOnError'}, 1, 'DONE'),
     # A success never falls back to the log.
     ('success', 'echo quiet',
      {'terminationMessagePolicy': 'FallbackToLogsOnError'}, 0, None),

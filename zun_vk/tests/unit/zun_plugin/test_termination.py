@@ -33,9 +33,12 @@ class Engine(fakes.FakeDocker):
         self.log = log
         self.log_calls = []
 
-    def logs(self, container_id, stdout=True, stderr=True, tail=None):
-        self.log_calls.append((container_id, tail))
-        return self.log
+    def logs(self, container_id, stdout=True, stderr=True, stream=False,
+             follow=True):
+        self.log_calls.append((container_id, stream, follow))
+        # In chunks, as the engine streams it.
+        return iter([self.log[i:i + 100]
+                     for i in range(0, len(self.log), 100)])
 
 
 @pytest.fixture(autouse=True)
@@ -106,7 +109,7 @@ def test_a_failure_that_wrote_nothing_falls_back_to_its_log(tmp_path,
     engine = Engine({'sandbox-1': exited(1), 'c-app': exited(1)},
                     log=b'a' * 3000 + b'\nDONE\n')
     app, sync = _sync(root, engine, capsule)
-    assert engine.log_calls == [('c-app', termination.FALLBACK_LINES)]
+    assert engine.log_calls == [('c-app', True, False)]
     assert app.status_reason.endswith('DONE\n')
     assert len(app.status_reason) == termination.FALLBACK_BYTES
     # Read once per ending of the container.
@@ -142,6 +145,19 @@ def test_an_ending_zun_recorded_first_still_gets_its_message(
     engine = Engine({'sandbox-1': exited(0), 'c-app': exited(0)})
     app, _ = _sync(root, engine, capsule)
     assert app.status_reason == 'early'
+
+
+@pytest.mark.parametrize('log, tail', [
+    (b'', b''),
+    (b'DONE', b'DONE'),
+    (b'one\nDONE\n', b'one\nDONE\n'),
+    (b''.join(b'%d\n' % i for i in range(100)),
+     b''.join(b'%d\n' % i for i in range(20, 100))),
+    (b'x' * 5000 + b'\nend', (b'x' * 5000 + b'\nend')[-2048:]),
+])
+def test_the_log_tail_is_the_kubelets(log, tail):
+    chunks = [log[i:i + 7] for i in range(0, len(log), 7)]
+    assert termination.log_tail(chunks) == tail
 
 
 def test_a_broken_termination_plan_is_refused():
