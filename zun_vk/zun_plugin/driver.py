@@ -265,18 +265,23 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
     def _secret_env(self, capsule):
         """While it is active, the engine gets the secret variables."""
         plan = host_volumes.plan_of(capsule)
-        if plan is None or not plan.env_volume:
+        if plan is None or not self.passes_secret_env:
+            if plan is not None and plan.env_volume:
+                raise volume_hints.BadPlan(
+                    'the pod has variables from Secrets that only the '
+                    'docker driver can pass ([zun_vk_plugin]wrapped_driver '
+                    'is %r)' % CONF.zun_vk_plugin.wrapped_driver)
             return contextlib.nullcontext()
-        if not self.passes_secret_env:
-            raise volume_hints.BadPlan(
-                'the pod has variables from Secrets that only the docker '
-                'driver can pass ([zun_vk_plugin]wrapped_driver is %r)'
-                % CONF.zun_vk_plugin.wrapped_driver)
         loaded = secret_env.load(CONF.zun_vk_plugin.pods_dir,
                                  payload.field(capsule, 'uuid'), plan,
                                  capsule)
-        return secret_env.registered(secret_env.overrides(
-            capsule, loaded, self.wrapped.get_container_name), capsule)
+        # Every member is registered: each shares the sandbox's host name.
+        extras = {self.wrapped.get_container_name(member): {}
+                  for kind in capsule_hints.KINDS
+                  for member in payload.members(capsule, kind)}
+        extras.update(secret_env.overrides(
+            capsule, loaded, self.wrapped.get_container_name))
+        return secret_env.registered(extras, capsule)
 
     def _terminations(self, capsule):
         """While it is active, Zun's create reads termination messages."""

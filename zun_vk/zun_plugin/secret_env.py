@@ -104,17 +104,50 @@ def with_extras(kwargs, extra, pod_ips=()):
     """
     ips = list(pod_ips)
     kwargs = dict(kwargs)
-    environment = kwargs.get('environment') or {}
-    if isinstance(environment, (list, tuple)):
-        environment = dict(item.partition('=')[::2] for item in environment)
-    kwargs['environment'] = dict(environment, **{
-        name: env_hints.complete(value, ips)
-        for name, value in extra['environment'].items()})
+    if extra.get('environment'):
+        environment = kwargs.get('environment') or {}
+        if isinstance(environment, (list, tuple)):
+            environment = dict(item.partition('=')[::2]
+                               for item in environment)
+        kwargs['environment'] = dict(environment, **{
+            name: env_hints.complete(value, ips)
+            for name, value in extra['environment'].items()})
     for field in ('entrypoint', 'command'):
         if field in extra:
             kwargs[field] = [env_hints.complete(part, ips)
                              for part in extra[field]]
     return kwargs
+
+
+_podman = {}
+
+
+def _is_podman(client):
+    """Whether the engine is podman (asked once per process)."""
+    if 'answer' not in _podman:
+        try:
+            components = client.version().get('Components') or []
+        except Exception:  # noqa: B902 - unknown: leave the call alone
+            return False
+        _podman['answer'] = any('podman' in str(c.get('Name', '')).lower()
+                                for c in components)
+    return _podman['answer']
+
+
+def share_uts(client, kwargs):
+    """A capsule member shares the sandbox's host name, as on a kubelet.
+
+    Zun's driver joins each member to the sandbox's network only. Docker
+    then gives the member the sandbox's host name; podman does not, but
+    takes a UTS namespace of the same container, which Docker's API has
+    no use for.
+    """
+    host_config = kwargs.get('host_config') or {}
+    network = host_config.get('NetworkMode') or ''
+    if (not network.startswith('container:') or host_config.get('UTSMode')
+            or not _is_podman(client)):
+        return kwargs
+    return dict(kwargs, host_config=dict(host_config, UTSMode=network))
 
 
 def hook_create(client_class):
@@ -133,6 +166,7 @@ def hook_create(client_class):
             extra, capsule = pending
             kwargs = with_extras(kwargs, extra, env_hints.pod_ips(
                 payload.field(capsule, 'addresses')))
+            kwargs = share_uts(self, kwargs)
         return original(self, image, *args, **kwargs)
     create_container.zun_vk_secret_env = True
     client_class.create_container = create_container

@@ -54,7 +54,7 @@ def test_the_message_is_what_the_container_left(
     assert state.message == message
 
 
-def test_etc_hosts_is_the_kubelets_with_host_aliases(stack, kube, namespace):
+def test_etc_hosts_and_host_name_are_the_kubelets(stack, kube, namespace):
     body = conftest.pod_body('hosts', containers=[
         fixtures.busybox('main', 'exec sleep 3600'),
         fixtures.busybox('peer', 'exec sleep 3600')])
@@ -78,3 +78,9 @@ def test_etc_hosts_is_the_kubelets_with_host_aliases(stack, kube, namespace):
         assert '%s\tweb-0.web.%s.svc.cluster.local\tweb-0\n' % (
             pod.status.pod_ip, namespace) in hosts
         assert '123.45.67.89\tfoo\tbar\n' in hosts
+        # Every container of the pod has the pod's host name.
+        out = subprocess.run(
+            ['kubectl', '-n', namespace, 'exec', 'hosts', '-c', container,
+             '--', 'hostname'], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, timeout=60)
+        assert out.stdout.decode() == 'web-0\n', out.stderr.decode()

@@ -184,3 +184,34 @@ def test_the_pod_ip_is_put_in_when_the_engine_creates_the_container(root):
         'MODE': 'prod', 'POD_IP': '10.0.0.7', 'URL': 'http://10.0.0.7:80'}
     assert app_kwargs['command'] == ['serve', '--bind=10.0.0.7']
     assert '10.0.0.7' not in repr(capsule.containers[0].environment)
+
+
+class Engine(object):
+    def __init__(self, name):
+        self.name = name
+
+    def version(self):
+        return {'Components': [{'Name': self.name}]}
+
+
+@pytest.mark.parametrize('engine, uts', [
+    ('Podman Engine', 'container:sandbox-1'), ('Engine', None)])
+def test_members_share_the_sandboxs_host_name_on_podman(engine, uts):
+    secret_env._podman.clear()
+    try:
+        got = secret_env.share_uts(Engine(engine), {'host_config': {
+            'NetworkMode': 'container:sandbox-1'}})
+    finally:
+        secret_env._podman.clear()
+    assert got['host_config'].get('UTSMode') == uts
+
+
+def test_a_container_on_its_own_network_keeps_its_host_name():
+    secret_env._podman.clear()
+    secret_env._podman['answer'] = True
+    try:
+        got = secret_env.share_uts(Engine('Podman Engine'), {
+            'host_config': {'NetworkMode': 'bridge'}})
+    finally:
+        secret_env._podman.clear()
+    assert 'UTSMode' not in got['host_config']
