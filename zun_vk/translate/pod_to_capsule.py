@@ -83,8 +83,10 @@ Accepted with a warning (returned in CapsuleRequest.warnings, for an Event)
     at stop); securityContext settings that restrict the container
     (runAsUser, runAsNonRoot, readOnlyRootFilesystem, capabilities.drop,
     seccomp/SELinux/AppArmor profiles, sysctls, ...), since a capsule runs
-    with the image's user and the engine's default profile; hostAliases,
-    dnsConfig, subdomain, and hostname without the companion driver (the
+    with the image's user and the engine's default profile; dnsConfig,
+    hostAliases and subdomain without the companion and agents (with
+    them the plan carries the kubelet's /etc/hosts), hostname without the
+    companion driver (the
     capsule template carries no host name, /etc/hosts entries or DNS
     settings, so the containers get the engine's name for the sandbox,
     not the pod's name); command without the companion driver
