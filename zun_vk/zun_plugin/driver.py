@@ -16,14 +16,13 @@ Extras on top of the wrapped driver:
 * ``create_capsule``: the pod's host volumes (host_volumes): the plan is
   written, the containers wait until the agent prepared them and zun-vk
   delivered their files, then mount them; the variables from Secrets
-  reach the engine's create calls only (secret_env). capsule.create.start,
-  then
-  capsule.create.end or
-  capsule.create.error once zun-compute has saved the outcome (the
-  docker driver returns before the capsule row says Running; the error
-  is recorded by the manager after the driver raised), so that zun-vk's
-  refresh reads the new state. A failed create is cleaned up in the
-  engine ([zun_vk_plugin]cleanup_failed_capsules).
+  reach the engine's create calls only (secret_env, engine_create), and
+  so does the sandbox's host name on podman. capsule.create.start, then
+  capsule.create.end or capsule.create.error once zun-compute has saved
+  the outcome (the docker driver returns before the capsule row says
+  Running; the error is recorded by the manager after the driver
+  raised), so that zun-vk's refresh reads the new state. A failed create
+  is cleaned up in the engine ([zun_vk_plugin]cleanup_failed_capsules).
 * ``delete_capsule``: capsule.delete.end once the capsule's row is gone;
   its host volumes are left to the agent to remove.
 * ``update_containers_states`` (zun-compute's periodic sync, called with
@@ -45,6 +44,7 @@ from zun.container import driver as zun_driver
 
 from zun_vk.zun_plugin import capsule_hints
 from zun_vk.zun_plugin import conf as plugin_conf
+from zun_vk.zun_plugin import engine_create
 from zun_vk.zun_plugin import host_volumes
 from zun_vk.zun_plugin import notifier
 from zun_vk.zun_plugin import payload
@@ -163,7 +163,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
         self.capsule_sync = capsule_sync
         self.mounts_host_volumes = _hook_binds(wrapped)
         _hook_populate(wrapped)
-        self.passes_secret_env = _is_docker(wrapped) and _hook_create()
+        self.hooks_create = _is_docker(wrapped) and _hook_create()
 
     def __getattr__(self, name):
         # Only reached for attributes the class and instance lack.
@@ -219,7 +219,7 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
         _apply_hostname(capsule)
         try:
             args, kwargs = self._prepare_volumes(capsule, args, kwargs)
-            with self._secret_env(capsule), self._terminations(capsule):
+            with self._engine_extras(capsule), self._terminations(capsule):
                 result = self.wrapped.create_capsule(context, capsule,
                                                      *args, **kwargs)
         except Exception:
@@ -262,10 +262,14 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
                 kwargs.get('requested_volumes'), capsule, root, plan))
         return args, kwargs
 
-    def _secret_env(self, capsule):
-        """While it is active, the engine gets the secret variables."""
+    def _engine_extras(self, capsule):
+        """While it is active, the engine's create calls get their extras.
+
+        Every member of a capsule with a plan is registered: each shares
+        the sandbox's host name, and some get variables from Secrets.
+        """
         plan = host_volumes.plan_of(capsule)
-        if plan is None or not self.passes_secret_env:
+        if plan is None or not self.hooks_create:
             if plan is not None and plan.env_volume:
                 raise volume_hints.BadPlan(
                     'the pod has variables from Secrets that only the '
@@ -275,13 +279,12 @@ class NotifyingDriver(zun_driver.BaseDriver, zun_driver.ContainerDriver,
         loaded = secret_env.load(CONF.zun_vk_plugin.pods_dir,
                                  payload.field(capsule, 'uuid'), plan,
                                  capsule)
-        # Every member is registered: each shares the sandbox's host name.
         extras = {self.wrapped.get_container_name(member): {}
                   for kind in capsule_hints.KINDS
                   for member in payload.members(capsule, kind)}
         extras.update(secret_env.overrides(
             capsule, loaded, self.wrapped.get_container_name))
-        return secret_env.registered(extras, capsule)
+        return engine_create.registered(extras, capsule)
 
     def _terminations(self, capsule):
         """While it is active, Zun's create reads termination messages."""
@@ -474,12 +477,12 @@ def _read_message(container, response):
 
 
 def _hook_create():
-    """Let the docker client's create calls take the secret variables."""
+    """Let the docker client's create calls take their extras."""
     try:
         from zun.container.docker import utils as docker_utils
     except Exception:  # noqa: B902 - no docker SDK: nothing to hook
         return False
-    return secret_env.hook_create(docker_utils.DockerHTTPClient)
+    return engine_create.hook_create(docker_utils.DockerHTTPClient)
 
 
 def _sandbox_never_made(capsule, exc):

@@ -38,6 +38,7 @@ from zun.common import consts
 
 from zun_vk import timestamps
 from zun_vk.zun_plugin import capsule_hints
+from zun_vk.zun_plugin import host_volumes
 from zun_vk.zun_plugin import payload
 from zun_vk.zun_plugin import termination
 from zun_vk.zun_plugin import volume_hints
@@ -297,10 +298,8 @@ class DockerCapsuleSync(object):
     def _plan(self, capsule):
         if self._pods_dir is None:
             return None
-        labels = payload.field(capsule, 'labels') or {}
         try:
-            return volume_hints.parse_plan(
-                labels.get(volume_hints.VOLUMES_LABEL))
+            return host_volumes.plan_of(capsule)
         except volume_hints.BadPlan:
             return None
 

@@ -14,8 +14,8 @@ from zun.common import consts  # noqa: E402
 from zun_vk.tests.unit.zun_plugin import fakes  # noqa: E402
 from zun_vk.zun_plugin import capsule_hints  # noqa: E402
 from zun_vk.zun_plugin import driver  # noqa: E402
+from zun_vk.zun_plugin import engine_create  # noqa: E402
 from zun_vk.zun_plugin import env_hints  # noqa: E402
-from zun_vk.zun_plugin import secret_env  # noqa: E402
 from zun_vk.zun_plugin import volume_hints  # noqa: E402
 
 ENV_VOLUME = 'zun-vk-env'
@@ -32,7 +32,7 @@ class Client(object):
         return {'Id': 'engine-%d' % len(self.created)}
 
 
-secret_env.hook_create(Client)
+engine_create.hook_create(Client)
 
 
 class DockerLike(fakes.FakeWrapped):
@@ -102,7 +102,7 @@ def _deliver(root, capsule, files):
 def _driver():
     drv = driver.NotifyingDriver(wrapped=DockerLike(),
                                  sender=fakes.RecordingSender())
-    drv.passes_secret_env = True
+    drv.hooks_create = True
     return drv
 
 
@@ -153,7 +153,7 @@ def test_a_driver_that_cannot_pass_them_refuses(root):
     capsule = _capsule()
     _deliver(root, capsule, {})
     drv = _driver()
-    drv.passes_secret_env = False
+    drv.hooks_create = False
     with pytest.raises(volume_hints.BadPlan) as exc:
         drv.create_capsule(fakes.CONTEXT, capsule, 'image', [], {})
     assert 'only the docker driver can pass' in str(exc.value)
@@ -161,13 +161,13 @@ def test_a_driver_that_cannot_pass_them_refuses(root):
 
 def test_the_hook_is_installed_once():
     wrapped = Client.create_container
-    assert secret_env.hook_create(Client)
+    assert engine_create.hook_create(Client)
     assert Client.create_container is wrapped
 
 
 def test_a_list_environment_is_merged():
-    got = secret_env.with_extras({'environment': ['A=1', 'B=x=y']},
-                                 {'environment': {'S': 's'}})
+    got = engine_create.with_extras({'environment': ['A=1', 'B=x=y']},
+                                    {'environment': {'S': 's'}})
     assert got['environment'] == {'A': '1', 'B': 'x=y', 'S': 's'}
 
 
@@ -197,21 +197,21 @@ class Engine(object):
 @pytest.mark.parametrize('engine, uts', [
     ('Podman Engine', 'container:sandbox-1'), ('Engine', None)])
 def test_members_share_the_sandboxs_host_name_on_podman(engine, uts):
-    secret_env._podman.clear()
+    engine_create._podman.clear()
     try:
-        got = secret_env.share_uts(Engine(engine), {'host_config': {
+        got = engine_create.share_uts(Engine(engine), {'host_config': {
             'NetworkMode': 'container:sandbox-1'}})
     finally:
-        secret_env._podman.clear()
+        engine_create._podman.clear()
     assert got['host_config'].get('UTSMode') == uts
 
 
 def test_a_container_on_its_own_network_keeps_its_host_name():
-    secret_env._podman.clear()
-    secret_env._podman['answer'] = True
+    engine_create._podman.clear()
+    engine_create._podman['answer'] = True
     try:
-        got = secret_env.share_uts(Engine('Podman Engine'), {
+        got = engine_create.share_uts(Engine('Podman Engine'), {
             'host_config': {'NetworkMode': 'bridge'}})
     finally:
-        secret_env._podman.clear()
+        engine_create._podman.clear()
     assert 'UTSMode' not in got['host_config']
